@@ -1,0 +1,1 @@
+"""Asset Creator AI Core: the shared platform library every deployable is composed from."""

@@ -1,0 +1,1 @@
+"""Geometry shared by the mesh steps: the asset model, GLB I/O, previews."""

@@ -1,0 +1,1 @@
+"""Generated stubs: run scripts/gen_protos.py, never edit."""

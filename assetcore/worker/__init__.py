@@ -1,0 +1,1 @@
+"""The step-worker runtime shared by every step service."""

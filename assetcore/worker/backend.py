@@ -1,0 +1,122 @@
+"""The step-backend protocol every step service is composed from.
+
+A step service is a `StepDefinition`: its name, the artifact names it consumes, a registry
+of backends and one step function. The worker runtime (consumer, leases, cache, gRPC) is
+shared; a backend only turns input files into output files.
+
+Backends are synchronous and run in a worker thread: `run` must call `progress` now and
+then, which heartbeats the step and raises `StepCancelled` once the job no longer wants the
+result. A bad input is a `StepError` with a stable code, never an unhandled exception.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from assetcore.proto.v1 import job_pb2
+
+
+class StepError(Exception):
+    """A step failure with a stable, documented code (see `ErrorCode`)."""
+
+    def __init__(self, code: str, message: str, *, retryable: bool = False) -> None:
+        super().__init__(f"{code}: {message}")
+        self.code = code
+        self.message = message
+        self.retryable = retryable
+
+
+class StepCancelled(Exception):
+    """Raised by the progress callback when the job was cancelled or the worker drains."""
+
+
+class ErrorCode:
+    """Error codes steps report. Retryable failures are the runtime's to decide, not these."""
+
+    INVALID_INPUT = "INVALID_INPUT"  # an input file is missing or unusable
+    INVALID_IMAGE = "INVALID_IMAGE"  # bytes that are not a decodable image
+    EMPTY_MATTE = "EMPTY_MATTE"  # the image has no subject in its alpha matte
+    EMPTY_MESH = "EMPTY_MESH"  # a mesh with no faces
+    NON_MANIFOLD = "NON_MANIFOLD"  # a mesh that cannot be repaired into a closed surface
+    CORRUPT_BVH = "CORRUPT_BVH"
+    INVALID_PARAMS = "INVALID_PARAMS"  # a step option or constraint out of range
+    BACKEND_UNAVAILABLE = "BACKEND_UNAVAILABLE"  # e.g. the blender backend without bpy
+    INTERNAL = "INTERNAL"  # an unexpected exception inside a backend (a bug)
+    TIMEOUT = "TIMEOUT"
+
+
+@dataclass(frozen=True)
+class BackendInfo:
+    name: str
+    version: str  # bump whenever the backend's output for the same input can change
+    capabilities: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class InputFile:
+    name: str
+    media_type: str
+    data: bytes
+    sha256: str
+
+
+@dataclass(frozen=True)
+class OutputFile:
+    name: str  # unique within the step's outputs: "image", "mesh", "lod1", "glb", ...
+    media_type: str
+    data: bytes
+
+    @property
+    def sha256(self) -> str:
+        return hashlib.sha256(self.data).hexdigest()
+
+
+@dataclass(frozen=True)
+class StepRequest:
+    step: str
+    job: job_pb2.JobInput
+    params: Mapping[str, Any]  # JobInput.step_options[step] as plain Python values
+    seed: int
+    inputs: Mapping[str, InputFile]  # the consumed inputs that exist, by artifact name
+
+
+@dataclass
+class StepOutput:
+    files: list[OutputFile]
+    preview_png: bytes | None = None  # small PNG the job events link to
+    notes: list[str] = field(default_factory=list)  # human-readable remarks ("unknown word 'x'")
+    metrics: dict[str, float] = field(default_factory=dict)  # faces, vertices, bones, ...
+
+
+class Progress(Protocol):
+    def __call__(self, fraction: float, message: str = "", preview_png: bytes | None = None) -> None:
+        """Report 0..1 progress. Raises StepCancelled when the step should stop."""
+
+
+class StepBackend(Protocol):
+    def describe(self) -> BackendInfo: ...
+
+    def load(self) -> None:
+        """Load models or check dependencies, once per process. Raise StepError to refuse."""
+
+    def run(self, request: StepRequest, progress: Progress) -> StepOutput: ...
+
+
+BackendFactory = Callable[[], StepBackend]
+StepFunction = Callable[[StepBackend, StepRequest, Progress], StepOutput]
+
+
+@dataclass(frozen=True)
+class StepDefinition:
+    """What a step service is: everything else comes from the shared runtime."""
+
+    name: str
+    consumes: tuple[str, ...]  # artifact names read from ancestor steps' outputs
+    backends: Mapping[str, BackendFactory]
+    default_backend: str
+    run: StepFunction
+    interactive: bool = False  # taken before batch work (tti, refine)
+    pool: str = "cpu"  # gpu | cpu: the production capacity that prices the step

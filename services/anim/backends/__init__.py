@@ -1,0 +1,1 @@
+"""Backends of the anim step, one module each."""

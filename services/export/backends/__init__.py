@@ -1,0 +1,1 @@
+"""Backends of the export step, one module each."""

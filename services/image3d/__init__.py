@@ -1,0 +1,1 @@
+"""The image3d service."""

@@ -1,0 +1,1 @@
+"""Backends of the image3d step, one module each."""

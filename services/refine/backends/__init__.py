@@ -1,0 +1,1 @@
+"""Backends of the refine step, one module each."""

@@ -1,0 +1,1 @@
+"""Backends of the retopo step, one module each."""

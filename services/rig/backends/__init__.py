@@ -1,0 +1,1 @@
+"""Backends of the rig step, one module each."""

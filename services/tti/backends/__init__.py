@@ -1,0 +1,1 @@
+"""Backends of the tti step, one module each."""
