@@ -1,0 +1,144 @@
+"""Settings for every deployable, read from ASSETCORE_* environment variables.
+
+Two profiles share one code path and differ only in adapters:
+- local (default): SQLite job store, SQL-table queues, a blob directory, gateway-signed URLs;
+- aws: Postgres (RDS), SQS, S3 + CloudFront, EventBridge.
+Nested values use `__`: ASSETCORE_BACKENDS__TTI=noop, ASSETCORE_RETRY__MAX_ATTEMPTS=5.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+STEP_NAMES = ("tti", "refine", "image3d", "retopo", "rig", "anim", "export")
+
+
+class RetryPolicy(BaseModel):
+    """Exponential backoff with jitter: delay = min(max, base * 2**(attempt-1)) * U(0.5, 1)."""
+
+    max_attempts: int = Field(3, ge=1, le=20)
+    base_delay_s: float = Field(1.0, ge=0)
+    max_delay_s: float = Field(60.0, ge=0)
+
+
+class Prices(BaseModel):
+    """USD per hour of the pools steps run on; defaults are the G4dn and Fargate list prices."""
+
+    gpu_on_demand_hour: float = 0.526  # g4dn.xlarge On-Demand
+    gpu_spot_hour: float = 0.158  # g4dn.xlarge Spot (typical)
+    cpu_hour: float = 0.04937  # Fargate 1 vCPU + 2 GiB
+    gpu_capacity: Literal["spot", "on_demand"] = "spot"
+
+    def per_second(self, pool: str) -> float:
+        if pool == "gpu":
+            hourly = self.gpu_spot_hour if self.gpu_capacity == "spot" else self.gpu_on_demand_hour
+        else:
+            hourly = self.cpu_hour
+        return hourly / 3600.0
+
+
+class WorkerSettings(BaseModel):
+    concurrency: int = Field(1, ge=1, le=64)  # steps in flight per step service
+    visibility_timeout_s: float = Field(30.0, gt=0)  # lease; heartbeats extend it every third
+    drain_grace_s: float = Field(20.0, ge=0)  # SIGTERM: finish in-flight work within this
+    poll_interval_s: float = Field(0.05, gt=0)  # SQL queue: idle polling starts here ...
+    max_poll_interval_s: float = Field(0.5, gt=0)  # ... and backs off to this
+    progress_interval_s: float = Field(0.25, gt=0)  # at most one ReportProgress per interval
+    orchestrator_retry_s: float = Field(120.0, gt=0)  # keep retrying an unreachable orchestrator
+
+
+class AwsSettings(BaseModel):
+    region: str = "us-east-1"
+    endpoint_url: str | None = None  # moto or LocalStack in tests
+    queue_prefix: str = "assetcore-"
+    bucket: str = "assetcore-artifacts"
+    event_bus: str = "assetcore"
+    cloudfront_domain: str | None = None
+    cloudfront_key_id: str | None = None
+    cloudfront_private_key_path: Path | None = None
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="ASSETCORE_", env_nested_delimiter="__", extra="ignore")
+
+    profile: Literal["local", "aws"] = "local"
+    data_dir: Path = Path(".assetcore")
+    database_url: str | None = None  # default: SQLite in data_dir
+    queue_url: str | None = None  # default: SQLite in data_dir (local) or SQS (aws)
+    blob_url: str | None = None  # default: data_dir/blobs (local) or s3://bucket (aws)
+    signing_secret: str | None = None  # HMAC key of local file URLs; default: generated into data_dir
+    internal_token: str | None = None  # workers' credential; default: generated into data_dir
+
+    orchestrator_address: str = "127.0.0.1:50051"
+    gateway_host: str = "127.0.0.1"
+    gateway_port: int = 8000
+    public_url: str | None = None  # base of file URLs; default http://gateway_host:gateway_port
+    metrics_port: int | None = None  # Prometheus endpoint of a step service; None = off
+    step_port: int = 0  # StepService gRPC port of `serve <step>`; 0 = any free port
+
+    backends: dict[str, str] = Field(default_factory=dict)  # step -> backend; default the CPU one
+    model_dir: Path | None = None  # model store for ML backends (AMI /data or a synced S3 prefix)
+    retry: RetryPolicy = RetryPolicy()
+    retry_overrides: dict[str, RetryPolicy] = Field(default_factory=dict)
+    prices: Prices = Prices()
+    worker: WorkerSettings = WorkerSettings()
+    aws: AwsSettings = AwsSettings()
+
+    max_active_jobs_per_tenant: int = Field(100, ge=1)
+    max_jobs_per_tenant_per_day: int = Field(5000, ge=1)
+    blocked_terms: list[str] = Field(default_factory=list)  # safety policy: prompts naming these are refused
+    url_ttl_s: int = Field(3600, ge=1)
+
+    def resolved_database_url(self) -> str:
+        return self.database_url or f"sqlite+aiosqlite:///{self.data_dir.resolve() / 'assetcore.db'}"
+
+    def resolved_queue_url(self) -> str:
+        if self.queue_url:
+            return self.queue_url
+        if self.profile == "aws":
+            return "sqs://"
+        return f"sqlite+aiosqlite:///{self.data_dir.resolve() / 'queues.db'}"
+
+    def resolved_blob_url(self) -> str:
+        if self.blob_url:
+            return self.blob_url
+        if self.profile == "aws":
+            return f"s3://{self.aws.bucket}"
+        return f"file://{self.data_dir.resolve() / 'blobs'}"
+
+    def resolved_public_url(self) -> str:
+        return (self.public_url or f"http://{self.gateway_host}:{self.gateway_port}").rstrip("/")
+
+    def retry_policy(self, step: str) -> RetryPolicy:
+        return self.retry_overrides.get(step, self.retry)
+
+    def secret(self, name: Literal["signing_secret", "internal_token"]) -> str:
+        """The configured secret, or one generated once into data_dir and reused by every process."""
+        configured: str | None = getattr(self, name)
+        if configured:
+            return configured
+        path = self.data_dir / f".{name}"
+        if not path.exists():
+            self.data_dir.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_name(f"{path.name}.{secrets.token_hex(4)}.tmp")
+            tmp.write_text(secrets.token_urlsafe(32))
+            tmp.chmod(0o600)
+            try:
+                os.link(tmp, path)  # atomic and never overwrites: the first process wins
+            except FileExistsError:
+                pass
+            finally:
+                tmp.unlink()
+        return path.read_text().strip()
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()
