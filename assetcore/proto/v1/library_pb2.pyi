@@ -71,18 +71,14 @@ class Asset(_message.Message):
     def __init__(self, id: _Optional[str] = ..., tenant_id: _Optional[str] = ..., project_id: _Optional[str] = ..., name: _Optional[str] = ..., asset_type: _Optional[_Union[_job_pb2.AssetType, str]] = ..., rig_type: _Optional[_Union[_job_pb2.RigType, str]] = ..., prompt: _Optional[str] = ..., tags: _Optional[_Iterable[str]] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., latest_version: _Optional[int] = ..., versions: _Optional[_Iterable[_Union[AssetVersion, _Mapping]]] = ...) -> None: ...
 
 class PipelineStep(_message.Message):
-    __slots__ = ("name", "depends_on", "pool", "interactive", "max_attempts")
+    __slots__ = ("name", "depends_on", "max_attempts")
     NAME_FIELD_NUMBER: _ClassVar[int]
     DEPENDS_ON_FIELD_NUMBER: _ClassVar[int]
-    POOL_FIELD_NUMBER: _ClassVar[int]
-    INTERACTIVE_FIELD_NUMBER: _ClassVar[int]
     MAX_ATTEMPTS_FIELD_NUMBER: _ClassVar[int]
     name: str
     depends_on: _containers.RepeatedScalarFieldContainer[str]
-    pool: str
-    interactive: bool
     max_attempts: int
-    def __init__(self, name: _Optional[str] = ..., depends_on: _Optional[_Iterable[str]] = ..., pool: _Optional[str] = ..., interactive: _Optional[bool] = ..., max_attempts: _Optional[int] = ...) -> None: ...
+    def __init__(self, name: _Optional[str] = ..., depends_on: _Optional[_Iterable[str]] = ..., max_attempts: _Optional[int] = ...) -> None: ...
 
 class Pipeline(_message.Message):
     __slots__ = ("name", "description", "steps")

@@ -217,7 +217,7 @@ class ReportProgressResponse(_message.Message):
     def __init__(self, cancel_requested: _Optional[bool] = ...) -> None: ...
 
 class CompleteStepRequest(_message.Message):
-    __slots__ = ("attempt_id", "outputs", "preview", "backend", "backend_version", "cache_hit", "duration_seconds", "notes", "metrics")
+    __slots__ = ("attempt_id", "outputs", "preview", "backend", "backend_version", "cache_hit", "duration_seconds", "notes", "metrics", "pool")
     class MetricsEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -234,6 +234,7 @@ class CompleteStepRequest(_message.Message):
     DURATION_SECONDS_FIELD_NUMBER: _ClassVar[int]
     NOTES_FIELD_NUMBER: _ClassVar[int]
     METRICS_FIELD_NUMBER: _ClassVar[int]
+    POOL_FIELD_NUMBER: _ClassVar[int]
     attempt_id: str
     outputs: _containers.RepeatedCompositeFieldContainer[_job_pb2.Artifact]
     preview: _job_pb2.Artifact
@@ -243,7 +244,8 @@ class CompleteStepRequest(_message.Message):
     duration_seconds: float
     notes: _containers.RepeatedScalarFieldContainer[str]
     metrics: _containers.ScalarMap[str, float]
-    def __init__(self, attempt_id: _Optional[str] = ..., outputs: _Optional[_Iterable[_Union[_job_pb2.Artifact, _Mapping]]] = ..., preview: _Optional[_Union[_job_pb2.Artifact, _Mapping]] = ..., backend: _Optional[str] = ..., backend_version: _Optional[str] = ..., cache_hit: _Optional[bool] = ..., duration_seconds: _Optional[float] = ..., notes: _Optional[_Iterable[str]] = ..., metrics: _Optional[_Mapping[str, float]] = ...) -> None: ...
+    pool: str
+    def __init__(self, attempt_id: _Optional[str] = ..., outputs: _Optional[_Iterable[_Union[_job_pb2.Artifact, _Mapping]]] = ..., preview: _Optional[_Union[_job_pb2.Artifact, _Mapping]] = ..., backend: _Optional[str] = ..., backend_version: _Optional[str] = ..., cache_hit: _Optional[bool] = ..., duration_seconds: _Optional[float] = ..., notes: _Optional[_Iterable[str]] = ..., metrics: _Optional[_Mapping[str, float]] = ..., pool: _Optional[str] = ...) -> None: ...
 
 class CompleteStepResponse(_message.Message):
     __slots__ = ("accepted",)

@@ -1,0 +1,1 @@
+"""Blob stores: the BlobStore protocol, a directory and S3; signed URLs."""

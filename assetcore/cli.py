@@ -1,0 +1,282 @@
+"""The `assetcore` command."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import sys
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import click
+from google.protobuf.json_format import MessageToJson
+from rich.console import Console
+
+from assetcore.config import STEP_NAMES, Settings
+from assetcore.errors import ApiError
+from assetcore.proto.v1 import job_pb2, orchestrator_pb2
+from assetcore.telemetry.logs import configure_logging
+
+DEPLOYABLES = ("gateway", "orchestrator", *STEP_NAMES)
+PLATFORMS = {"mobile": job_pb2.PLATFORM_MOBILE, "pc": job_pb2.PLATFORM_PC, "console": job_pb2.PLATFORM_CONSOLE}
+RIGS = {"humanoid": job_pb2.RIG_TYPE_HUMANOID, "quadruped": job_pb2.RIG_TYPE_QUADRUPED}
+ASSET_TYPES = {"character": job_pb2.ASSET_TYPE_CHARACTER, "prop": job_pb2.ASSET_TYPE_PROP, "concept": job_pb2.ASSET_TYPE_CONCEPT}
+PRIORITIES = {"low": job_pb2.PRIORITY_LOW, "normal": job_pb2.PRIORITY_NORMAL, "high": job_pb2.PRIORITY_HIGH}
+
+
+def _settings(data_dir: Path | None, backends: tuple[str, ...] = ()) -> Settings:
+    overrides: dict[str, Any] = {}
+    if data_dir is not None:
+        overrides["data_dir"] = data_dir
+    settings = Settings(**overrides)
+    for item in backends:
+        step, sep, backend = item.partition("=")
+        if not sep or step not in STEP_NAMES:
+            raise click.BadParameter(f"expected STEP=BACKEND with STEP in {', '.join(STEP_NAMES)}", param_hint="--backend")
+        settings.backends[step] = backend
+    return settings
+
+
+def _run(main: Awaitable[int]) -> None:
+    try:
+        code = asyncio.run(main)  # type: ignore[arg-type]
+    except ApiError as exc:
+        click.echo(f"error: {exc.code}: {exc}", err=True)
+        sys.exit(2)
+    sys.exit(code)
+
+
+data_dir_option = click.option(
+    "--data-dir", type=click.Path(path_type=Path), default=None, help="Local profile data directory [./.assetcore]."
+)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+def main() -> None:
+    """Asset Creator AI Core: prompt in, game-ready 3D asset out."""
+
+
+@main.command()
+@click.argument("prompt")
+@click.option("-o", "--out", "out_dir", type=click.Path(path_type=Path), default=Path("out"), show_default=True, help="Where the files and report go.")
+@click.option("--type", "asset_type", type=click.Choice(sorted(ASSET_TYPES)), help="Asset type [inferred from the prompt].")
+@click.option("--pipeline", help="Pipeline template (character, prop, concept) [from the asset type].")
+@click.option("--style", default="", help="Style words, e.g. 'stylized'.")
+@click.option("--details", default="", help="More description appended to the prompt.")
+@click.option("--negative", default="", help="Negative prompt.")
+@click.option("--seed", type=int, help="Seed (0..2^31-1) [derived from the prompt].")
+@click.option("--poly-budget", type=int, help="Faces of LOD0 [the platform's default].")
+@click.option("--platform", type=click.Choice(sorted(PLATFORMS)), help="Target platform [pc].")
+@click.option("--rig", type=click.Choice(sorted(RIGS)), help="Rig type [inferred from the prompt].")
+@click.option("--clip", "clips", multiple=True, help="Animation clip (repeatable) [the rig's default set].")
+@click.option("--fps", type=int, help="Animation frames per second [30].")
+@click.option("--in-place", is_flag=True, help="Strip root motion from clips.")
+@click.option("--bvh", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="BVH motion to retarget.")
+@click.option("--format", "formats", multiple=True, help="Export format: glb, fbx (repeatable) [glb].")
+@click.option("--engine", type=click.Choice(["unity", "unreal", "godot"]), help="Engine preset.")
+@click.option("--draco", is_flag=True, help="Draco-compress GLB geometry.")
+@click.option("--upscale", is_flag=True, help="Upscale the concept image x2.")
+@click.option("--priority", type=click.Choice(sorted(PRIORITIES)), default="normal", show_default=True)
+@click.option("--name", default="", help="Asset name in the library [from the prompt].")
+@click.option("--tag", "tags", multiple=True, help="Library tag (repeatable).")
+@click.option("--backend", "backends", multiple=True, metavar="STEP=BACKEND", help="Backend for a step, e.g. retopo=blender.")
+@data_dir_option
+def generate(prompt: str, out_dir: Path, data_dir: Path | None, backends: tuple[str, ...], **opts: Any) -> None:
+    """Run one job on the embedded local profile (one process, no servers) and write its files to OUT."""
+    from assetcore.generate import run_generate
+
+    configure_logging("generate", "WARNING")
+    job = job_pb2.JobInput(
+        prompt=job_pb2.Prompt(concept=prompt, style=opts["style"], details=opts["details"]),
+        negative_prompt=opts["negative"],
+        pipeline=opts["pipeline"] or "",
+        asset_type=ASSET_TYPES.get(opts["asset_type"], job_pb2.ASSET_TYPE_UNSPECIFIED),
+        priority=PRIORITIES[opts["priority"]],
+        upscale=opts["upscale"],
+        name=opts["name"],
+        tags=opts["tags"],
+    )
+    if opts["seed"] is not None:
+        job.seed = opts["seed"]
+    if opts["poly_budget"] is not None:
+        job.constraints.poly_budget = opts["poly_budget"]
+    job.constraints.platform = PLATFORMS.get(opts["platform"], job_pb2.PLATFORM_UNSPECIFIED)
+    job.constraints.rig_type = RIGS.get(opts["rig"], job_pb2.RIG_TYPE_UNSPECIFIED)
+    job.animation.clips.extend(opts["clips"])
+    job.animation.fps = opts["fps"] or 0
+    job.animation.in_place = opts["in_place"]
+    if opts["bvh"] is not None:
+        job.animation.bvh = opts["bvh"].read_bytes()
+    job.export.formats.extend(opts["formats"])
+    job.export.engine = opts["engine"] or ""
+    job.export.draco = opts["draco"]
+    _run(run_generate(_settings(data_dir, backends), job, out_dir, Console()))
+
+
+@main.command()
+@click.option("--gateway-port", type=int, default=None, help="GraphQL gateway port [ASSETCORE_GATEWAY_PORT or 8000].")
+@click.option("--orchestrator-port", type=int, default=None, help="Orchestrator gRPC port [50051].")
+@data_dir_option
+def up(gateway_port: int | None, orchestrator_port: int | None, data_dir: Path | None) -> None:
+    """Start the whole mesh as separate local processes; Ctrl-C stops it cleanly."""
+    from assetcore.mesh import run_mesh
+
+    configure_logging("up")
+    settings = _settings(data_dir)
+    _run(run_mesh(settings, gateway_port=gateway_port, orchestrator_port=orchestrator_port))
+
+
+@main.command()
+@click.argument("name", type=click.Choice(DEPLOYABLES))
+@data_dir_option
+def serve(name: str, data_dir: Path | None) -> None:
+    """Run one deployable (as its container would) until SIGTERM, then drain."""
+    configure_logging(name)
+    _run(_serve(name, _settings(data_dir)))
+
+
+async def _until_terminated() -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    await stop.wait()
+
+
+async def _serve(name: str, settings: Settings) -> int:
+    from assetcore.embedded import deployable
+
+    if name in STEP_NAMES:
+        from assetcore.worker.service import running_workers
+
+        lifespan: Callable[[], Any] = lambda: running_workers(  # noqa: E731
+            settings, [name], settings.orchestrator_address, grpc_address=f"127.0.0.1:{settings.step_port}"
+        )
+    else:
+        lifespan = lambda: deployable(name)(settings)  # noqa: E731
+    async with lifespan():
+        await _until_terminated()
+    return 0
+
+
+def _api_key(settings: Settings, key: str | None) -> str:
+    if key:
+        return key
+    path = settings.data_dir / ".local_api_key"
+    if not path.exists():
+        raise click.UsageError("no API key: pass --api-key or set ASSETCORE_API_KEY (or run generate/up once)")
+    return path.read_text().strip()
+
+
+api_key_option = click.option("--api-key", envvar="ASSETCORE_API_KEY", help="API key [the local tenant's].")
+
+
+@main.command()
+@click.option("--state", "states", multiple=True, type=click.Choice([s.removeprefix("JOB_STATE_").lower() for s in job_pb2.JobState.keys()[1:]]))
+@click.option("--limit", type=int, default=20, show_default=True)
+@api_key_option
+@data_dir_option
+def jobs(states: tuple[str, ...], limit: int, api_key: str | None, data_dir: Path | None) -> None:
+    """List recent jobs of a running orchestrator (ASSETCORE_ORCHESTRATOR_ADDRESS)."""
+    from assetcore.rpc.client import OrchestratorApi
+
+    settings = _settings(data_dir)
+
+    async def list_jobs() -> int:
+        api = OrchestratorApi(settings.orchestrator_address)
+        try:
+            request = orchestrator_pb2.ListJobsRequest(
+                page_size=limit, states=[job_pb2.JobState.Value(f"JOB_STATE_{s.upper()}") for s in states]
+            )
+            found = await api.list_jobs(_api_key(settings, api_key), request)
+        finally:
+            await api.close()
+        for job in found.jobs:
+            state = job_pb2.JobState.Name(job.state).removeprefix("JOB_STATE_").lower()
+            click.echo(f"{job.id}  {state:<16} {job.pipeline:<10} ${job.cost_usd:.5f}  {job.input.prompt.concept[:60]}")
+        return 0
+
+    _run(list_jobs())
+
+
+@main.command()
+@click.argument("job_id")
+@click.option("--json", "as_json", is_flag=True, help="Print events as JSON lines.")
+@api_key_option
+@data_dir_option
+def watch(job_id: str, as_json: bool, api_key: str | None, data_dir: Path | None) -> None:
+    """Follow a job's events until it finishes."""
+    from assetcore.rpc.client import OrchestratorApi
+
+    settings = _settings(data_dir)
+
+    async def follow() -> int:
+        api = OrchestratorApi(settings.orchestrator_address)
+        try:
+            async for event in api.watch_job(_api_key(settings, api_key), job_id):
+                if as_json:
+                    click.echo(MessageToJson(event, indent=None))
+                else:
+                    kind = event.WhichOneof("kind")
+                    click.echo(f"#{event.sequence:<4} {event.step_name or 'job':<8} {kind}")
+        finally:
+            await api.close()
+        return 0
+
+    _run(follow())
+
+
+@main.group()
+def keys() -> None:
+    """API keys."""
+
+
+@keys.command("create")
+@click.option("--tenant", required=True)
+@click.option("--project", default="default", show_default=True)
+@click.option("--role", type=click.Choice(["viewer", "editor", "admin"]), default="editor", show_default=True)
+@data_dir_option
+def keys_create(tenant: str, project: str, role: str, data_dir: Path | None) -> None:
+    """Create an API key (printed once; only its hash is stored)."""
+    from assetcore.db.engine import create_engine
+    from assetcore.db.keys import create_api_key
+    from assetcore.db.migrate import upgrade
+
+    settings = _settings(data_dir)
+
+    async def create() -> int:
+        await upgrade(settings.resolved_database_url())
+        engine = create_engine(settings.resolved_database_url(), pool_size=1)
+        try:
+            key_id, key = await create_api_key(engine, tenant, project, role)
+        finally:
+            await engine.dispose()
+        click.echo(f"{key_id} {key}")
+        return 0
+
+    _run(create())
+
+
+@main.group()
+def db() -> None:
+    """The job store."""
+
+
+@db.command("upgrade")
+@data_dir_option
+def db_upgrade(data_dir: Path | None) -> None:
+    """Migrate the job store (and a SQL queue database) to the newest schema."""
+    from assetcore.db.migrate import upgrade_all
+
+    settings = _settings(data_dir)
+
+    async def run() -> int:
+        await upgrade_all(settings)
+        return 0
+
+    _run(run())
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""The job store: schema, engines, migrations, repositories."""

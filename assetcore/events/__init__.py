@@ -1,0 +1,1 @@
+"""Job events: the outbox relay and publishers."""

@@ -1,0 +1,1 @@
+"""Step queues: the StepQueue protocol, the SQL-table queue and SQS."""

@@ -1,0 +1,190 @@
+"""A durable queue in one SQL table: the local profile's stand-in for SQS.
+
+Claiming is one statement: an UPDATE over the best visible rows that sets a new receipt,
+bumps the receive count and pushes visible_at out by the lease. On PostgreSQL the candidate
+rows are locked with SKIP LOCKED so consumers never block each other; on SQLite the write
+transaction (BEGIN IMMEDIATE) serialises claims.
+
+Idle consumers poll with a backoff; a send in the same process wakes them at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from collections.abc import Sequence
+
+from sqlalchemy import and_, case, delete, func, or_, select, update
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.sql import Executable
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from assetcore.db.engine import is_sqlite, reading
+from assetcore.db.schema import queue_messages as qm
+from assetcore.queues.base import QueueDepth, QueueError, QueueMessage, StaleReceipt, dlq_name
+
+
+_wakeups: dict[tuple[str, int], asyncio.Event] = {}
+
+
+def _wakeup_for(url: str) -> asyncio.Event:
+    """One event per database and event loop, shared by every queue object on it."""
+    key = (url, id(asyncio.get_running_loop()))
+    if key not in _wakeups:
+        for stale in [k for k in _wakeups if k[1] != key[1]]:
+            del _wakeups[stale]  # events of a finished loop (tests run one loop each)
+        _wakeups[key] = asyncio.Event()
+    return _wakeups[key]
+
+
+class SqlStepQueue:
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        *,
+        max_receives: int = 5,
+        poll_interval_s: float = 0.05,
+        max_poll_interval_s: float = 0.5,
+    ) -> None:
+        self._engine = engine
+        self._max_receives = max_receives
+        self._poll_interval_s = poll_interval_s
+        self._max_poll_interval_s = max_poll_interval_s
+        self._skip_locked = not is_sqlite(str(engine.url))
+        self._url = str(engine.url)
+
+    async def send(self, queue: str, body: bytes, *, priority: int = 0, delay_s: float = 0.0) -> str:
+        now = time.time()
+        async with self._engine.begin() as conn:
+            result = await conn.execute(
+                qm.insert().values(
+                    queue=queue,
+                    priority=priority,
+                    body=body,
+                    enqueued_at=now,
+                    visible_at=now + max(0.0, delay_s),
+                    receive_count=0,
+                    max_receives=self._max_receives,
+                )
+            )
+        _wakeup_for(self._url).set()
+        return str(result.inserted_primary_key[0])
+
+    async def receive(
+        self, queues: Sequence[str], *, max_messages: int, visibility_timeout_s: float, wait_s: float
+    ) -> list[QueueMessage]:
+        deadline = time.monotonic() + wait_s
+        interval = self._poll_interval_s
+        wakeup = _wakeup_for(self._url)
+        while True:
+            wakeup.clear()
+            messages = await self._claim(queues, max_messages, visibility_timeout_s)
+            remaining = deadline - time.monotonic()
+            if messages or remaining <= 0:
+                return messages
+            try:
+                await asyncio.wait_for(wakeup.wait(), timeout=min(interval, remaining))
+                interval = self._poll_interval_s
+            except TimeoutError:
+                interval = min(interval * 2, self._max_poll_interval_s)
+
+    async def _claim(self, queues: Sequence[str], limit: int, visibility_s: float) -> list[QueueMessage]:
+        now = time.time()
+        rank = case({name: i for i, name in enumerate(queues)}, value=qm.c.queue)
+        visible = and_(qm.c.queue.in_(queues), qm.c.visible_at <= now)
+        try:
+            async with reading(self._engine) as conn:
+                if (await conn.execute(select(qm.c.id).where(visible).limit(1))).first() is None:
+                    return []
+            async with self._engine.begin() as conn:
+                await self._move_exhausted_to_dlq(conn, queues, now)
+                candidates = (
+                    select(qm.c.id)
+                    .where(visible, qm.c.receive_count < qm.c.max_receives)
+                    .order_by(rank, qm.c.priority.desc(), qm.c.id)
+                    .limit(limit)
+                )
+                if self._skip_locked:
+                    candidates = candidates.with_for_update(skip_locked=True)
+                receipt = uuid.uuid4().hex
+                rows = (
+                    await conn.execute(
+                        update(qm)
+                        .where(qm.c.id.in_(candidates.scalar_subquery()))
+                        .values(
+                            receive_count=qm.c.receive_count + 1,
+                            visible_at=now + visibility_s,
+                            receipt=receipt,
+                        )
+                        .returning(qm.c.id, qm.c.queue, qm.c.body, qm.c.receive_count, qm.c.enqueued_at)
+                    )
+                ).all()
+        except DBAPIError as exc:
+            raise QueueError(f"receive failed: {exc.orig}") from exc
+        rows.sort(key=lambda r: (list(queues).index(r.queue), r.id))
+        return [
+            QueueMessage(
+                queue=r.queue,
+                message_id=str(r.id),
+                receipt=receipt,
+                body=r.body,
+                receive_count=r.receive_count,
+                enqueued_at=r.enqueued_at,
+            )
+            for r in rows
+        ]
+
+    @staticmethod
+    async def _move_exhausted_to_dlq(conn: AsyncConnection, queues: Sequence[str], now: float) -> None:
+        for queue in queues:
+            await conn.execute(
+                update(qm)
+                .where(qm.c.queue == queue, qm.c.visible_at <= now, qm.c.receive_count >= qm.c.max_receives)
+                .values(queue=dlq_name(queue), receipt=None, visible_at=now)
+            )
+
+    async def _by_receipt(self, message: QueueMessage, statement: Executable) -> None:
+        async with self._engine.begin() as conn:
+            result = await conn.execute(statement)
+        if result.rowcount == 0:
+            raise StaleReceipt(f"message {message.message_id} has a newer receipt or is gone")
+
+    async def delete(self, message: QueueMessage) -> None:
+        await self._by_receipt(
+            message, delete(qm).where(qm.c.id == int(message.message_id), qm.c.receipt == message.receipt)
+        )
+
+    async def change_visibility(self, message: QueueMessage, timeout_s: float) -> None:
+        await self._by_receipt(
+            message,
+            update(qm)
+            .where(qm.c.id == int(message.message_id), qm.c.receipt == message.receipt)
+            .values(visible_at=time.time() + max(0.0, timeout_s)),
+        )
+        if timeout_s <= 0:
+            _wakeup_for(self._url).set()
+
+    async def dead_letter(self, message: QueueMessage) -> None:
+        await self._by_receipt(
+            message,
+            update(qm)
+            .where(qm.c.id == int(message.message_id), qm.c.receipt == message.receipt)
+            .values(queue=dlq_name(message.queue), receipt=None, visible_at=time.time()),
+        )
+
+    async def depth(self, queue: str) -> QueueDepth:
+        now = time.time()
+        in_queue = qm.c.queue == queue
+        stmt = select(
+            func.count().filter(and_(in_queue, qm.c.visible_at <= now)),
+            func.count().filter(and_(in_queue, qm.c.visible_at > now, qm.c.receipt.is_not(None))),
+            func.count().filter(and_(in_queue, qm.c.visible_at > now, qm.c.receipt.is_(None))),
+            func.count().filter(qm.c.queue == dlq_name(queue)),
+        ).where(or_(in_queue, qm.c.queue == dlq_name(queue)))
+        async with reading(self._engine) as conn:
+            visible, in_flight, delayed, dead = (await conn.execute(stmt)).one()
+        return QueueDepth(visible=visible, in_flight=in_flight, delayed=delayed, dead=dead)
+
+    async def close(self) -> None:
+        await self._engine.dispose()

@@ -1,0 +1,1 @@
+"""gRPC plumbing shared by clients and servers: channels, auth metadata, error details."""

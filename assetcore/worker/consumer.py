@@ -1,0 +1,268 @@
+"""The queue consumer: receives step tasks, runs them, reports, and only then deletes.
+
+Per message: StartStep (the orchestrator may say skip or dead-letter), a lease heartbeat
+for as long as the step runs, the executor, then CompleteStep or FailStep, then delete (or
+whatever FailStep decided: retry after a delay, dead-letter, discard). A crash at any point
+loses only the lease: the message comes back after the visibility timeout.
+
+SIGTERM (deploy, Spot interruption) → `drain()`: stop receiving, let in-flight steps finish
+within the grace period, then cancel the rest and release their messages (visibility 0)
+without counting an attempt.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import socket
+import threading
+import time
+from collections.abc import Sequence
+
+from google.protobuf.message import DecodeError
+
+from assetcore.blobs.base import BlobStore
+from assetcore.config import WorkerSettings
+from assetcore.proto.v1 import job_pb2, orchestrator_pb2, step_pb2
+from assetcore.queues.base import QueueError, QueueMessage, StaleReceipt, StepQueue
+from assetcore.worker import metrics
+from assetcore.worker.backend import StepCancelled, StepError
+from assetcore.worker.client import OrchestratorClient, OrchestratorUnavailable
+from assetcore.worker.executor import StepExecutor
+from assetcore.worker.registry import HostedStep
+
+log = logging.getLogger(__name__)
+RECEIVE_WAIT_S = 1.0
+STEP_TIMEOUT_S = 1800.0
+
+
+def worker_id(names: Sequence[str]) -> str:
+    return f"{socket.gethostname()}:{os.getpid()}:{'+'.join(names)}"
+
+
+class QueueConsumer:
+    def __init__(
+        self,
+        steps: Sequence[HostedStep],
+        queue: StepQueue,
+        blobs: BlobStore,
+        client: OrchestratorClient,
+        settings: WorkerSettings,
+    ) -> None:
+        self._steps = {s.name: s for s in steps}
+        # Interactive steps first: receive() drains earlier queues before later ones.
+        self._queues = [s.name for s in sorted(steps, key=lambda s: not s.definition.interactive)]
+        self._queue = queue
+        self._client = client
+        self._settings = settings
+        self._executor = StepExecutor(blobs, settings.concurrency, settings.progress_interval_s)
+        self._slots = asyncio.Semaphore(settings.concurrency)
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._cancels: dict[asyncio.Task[None], threading.Event] = {}
+        self._stopping = asyncio.Event()
+        self._draining = False
+        self.worker_id = worker_id(list(self._steps))
+
+    async def run(self) -> None:
+        """Receive and dispatch until drain() is called."""
+        failures = 0
+        while not self._stopping.is_set():
+            await self._slots.acquire()
+            try:
+                messages = await self._queue.receive(
+                    self._queues,
+                    max_messages=1,
+                    visibility_timeout_s=self._settings.visibility_timeout_s,
+                    wait_s=RECEIVE_WAIT_S,
+                )
+                failures = 0
+            except QueueError as exc:
+                self._slots.release()
+                failures += 1
+                metrics.QUEUE_ERRORS.labels("receive").inc()
+                log.warning("receive failed: %s", exc)
+                await asyncio.sleep(min(5.0, 0.1 * 2**failures))
+                continue
+            if not messages:
+                self._slots.release()
+                continue
+            task = asyncio.create_task(self._handle(messages[0]), name=f"step-{messages[0].message_id}")
+            self._tasks.add(task)
+            task.add_done_callback(self._finished)
+
+    def _finished(self, task: asyncio.Task[None]) -> None:
+        self._tasks.discard(task)
+        self._cancels.pop(task, None)
+        self._slots.release()
+        if not task.cancelled() and task.exception() is not None:
+            log.error("step handler crashed", exc_info=task.exception())
+
+    async def drain(self, grace_s: float) -> None:
+        """Stop receiving; finish in-flight steps within grace_s, then cancel and release the rest."""
+        self._stopping.set()
+        if self._tasks:
+            await asyncio.wait(set(self._tasks), timeout=grace_s)
+        self._draining = True
+        for cancel in self._cancels.values():
+            cancel.set()
+        if self._tasks:
+            await asyncio.wait(set(self._tasks), timeout=5.0)
+        for task in set(self._tasks):
+            task.cancel()
+        self._executor.close()
+
+    @property
+    def in_flight(self) -> int:
+        return len(self._tasks)
+
+    async def _handle(self, message: QueueMessage) -> None:
+        try:
+            task = step_pb2.StepTask.FromString(message.body)
+        except DecodeError:
+            log.error("undecodable message %s on %s: dead-lettered", message.message_id, message.queue)
+            await self._queue.dead_letter(message)
+            return
+        hosted = self._steps.get(task.step_name)
+        if hosted is None or task.step_name != message.queue:
+            log.error("message for step %r on queue %s: dead-lettered", task.step_name, message.queue)
+            await self._queue.dead_letter(message)
+            return
+        cancel = threading.Event()
+        current = asyncio.current_task()
+        assert current is not None
+        self._cancels[current] = cancel
+        heartbeat = asyncio.create_task(self._heartbeat(message, cancel))
+        try:
+            await self._process(message, task, hosted, cancel)
+        except OrchestratorUnavailable as exc:
+            log.warning("orchestrator unavailable (%s): releasing %s", exc, task.step_id)
+            await self._release(message)
+        except StaleReceipt:
+            log.warning("lease on %s lost to a redelivery; dropping this copy", task.step_id)
+        except QueueError as exc:
+            metrics.QUEUE_ERRORS.labels("settle").inc()
+            log.warning("queue error settling %s: %s (the message will be redelivered)", task.step_id, exc)
+        finally:
+            heartbeat.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await heartbeat
+
+    async def _process(
+        self, message: QueueMessage, task: step_pb2.StepTask, hosted: HostedStep, cancel: threading.Event
+    ) -> None:
+        start = await self._client.start_step(
+            orchestrator_pb2.StartStepRequest(
+                step_id=task.step_id,
+                generation=task.generation,
+                worker_id=self.worker_id,
+                delivery_count=message.receive_count,
+            )
+        )
+        if start.directive == orchestrator_pb2.START_DIRECTIVE_SKIP:
+            log.info("skipping %s %s: %s", task.step_name, task.step_id, start.reason)
+            await self._queue.delete(message)
+            return
+        if start.directive == orchestrator_pb2.START_DIRECTIVE_DEAD_LETTER:
+            log.warning("dead-lettering %s %s: %s", task.step_name, task.step_id, start.reason)
+            await self._queue.dead_letter(message)
+            return
+        attempt_id = start.attempt_id
+        info = hosted.info()
+        metrics.IN_FLIGHT.labels(task.step_name).inc()
+        try:
+            result = await self._executor.execute(
+                task, hosted, self._progress_sink(attempt_id), cancel, STEP_TIMEOUT_S
+            )
+        except StepCancelled:
+            await self._cancelled(message, attempt_id)
+            metrics.STEPS.labels(task.step_name, info.name, "cancelled").inc()
+            return
+        except StepError as error:
+            metrics.STEPS.labels(task.step_name, info.name, "failed").inc()
+            log.warning("step %s %s failed: %s", task.step_name, task.step_id, error)
+            await self._failed(message, attempt_id, error)
+            return
+        finally:
+            metrics.IN_FLIGHT.labels(task.step_name).dec()
+        metrics.STEPS.labels(task.step_name, info.name, "succeeded").inc()
+        if result.cache_hit:
+            metrics.CACHE_HITS.labels(task.step_name).inc()
+        else:
+            metrics.STEP_SECONDS.labels(task.step_name, info.name).observe(result.duration_seconds)
+        await self._client.complete_step(
+            orchestrator_pb2.CompleteStepRequest(
+                attempt_id=attempt_id,
+                outputs=result.outputs,
+                preview=result.preview,
+                backend=result.backend,
+                backend_version=result.backend_version,
+                cache_hit=result.cache_hit,
+                duration_seconds=result.duration_seconds,
+                notes=result.notes,
+                metrics=result.metrics,
+                pool=hosted.definition.pool,
+            )
+        )
+        await self._queue.delete(message)
+
+    def _progress_sink(self, attempt_id: str):  # type: ignore[no-untyped-def]
+        async def report(fraction: float, text: str, preview: job_pb2.Artifact | None) -> bool:
+            request = orchestrator_pb2.ReportProgressRequest(attempt_id=attempt_id, fraction=fraction, message=text)
+            if preview is not None:
+                request.preview.CopyFrom(preview)
+            try:
+                return (await self._client.report_progress(request)).cancel_requested
+            except Exception as exc:
+                log.warning("progress report for %s failed: %s", attempt_id, exc)
+                return False
+
+        return report
+
+    async def _cancelled(self, message: QueueMessage, attempt_id: str) -> None:
+        if self._draining:
+            # Released on shutdown: another worker picks it up; it does not count as an attempt.
+            with contextlib.suppress(Exception):
+                await self._client.abandon_step(
+                    orchestrator_pb2.AbandonStepRequest(attempt_id=attempt_id, reason="shutdown")
+                )
+            await self._release(message)
+        else:
+            await self._queue.delete(message)  # the job no longer wants this step
+
+    async def _failed(self, message: QueueMessage, attempt_id: str, error: StepError) -> None:
+        decision = await self._client.fail_step(
+            orchestrator_pb2.FailStepRequest(
+                attempt_id=attempt_id,
+                error=job_pb2.Error(code=error.code, message=error.message),
+                retryable=error.retryable,
+            )
+        )
+        if decision.action == orchestrator_pb2.FAIL_ACTION_RETRY:
+            await self._queue.change_visibility(message, decision.delay_seconds)
+        elif decision.action == orchestrator_pb2.FAIL_ACTION_DEAD_LETTER:
+            await self._queue.dead_letter(message)
+        else:
+            await self._queue.delete(message)
+
+    async def _release(self, message: QueueMessage) -> None:
+        with contextlib.suppress(QueueError):
+            await self._queue.change_visibility(message, 0)
+
+    async def _heartbeat(self, message: QueueMessage, cancel: threading.Event) -> None:
+        """Extend the lease every third of the visibility timeout while the step runs."""
+        timeout = self._settings.visibility_timeout_s
+        while True:
+            await asyncio.sleep(timeout / 3)
+            started = time.monotonic()
+            try:
+                await self._queue.change_visibility(message, timeout)
+            except StaleReceipt:
+                log.warning("lease of message %s lost; stopping its step", message.message_id)
+                cancel.set()
+                return
+            except QueueError as exc:
+                metrics.QUEUE_ERRORS.labels("heartbeat").inc()
+                log.warning("heartbeat failed (%s); retrying", exc)
+            log.debug("heartbeat took %.3fs", time.monotonic() - started)

@@ -1,0 +1,62 @@
+"""Shared fixtures: settings on a temporary data directory, SQLite and PostgreSQL job stores."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
+from assetcore.config import Settings  # noqa: E402
+from tests.support.postgres import PostgresUnavailable, create_database, postgres_server  # noqa: E402
+
+_postgres_failure: str | None = None
+
+
+@pytest.fixture(scope="session")
+def postgres_server_url() -> Iterator[str]:
+    """A PostgreSQL server for the session (testcontainers, else local binaries)."""
+    global _postgres_failure
+    if _postgres_failure is not None:
+        pytest.skip(_postgres_failure)
+    try:
+        with postgres_server() as url:
+            yield url
+    except PostgresUnavailable as exc:
+        _postgres_failure = f"PostgreSQL unavailable: {exc}"
+        print(f"\nSKIPPING PostgreSQL tests: {exc}")
+        pytest.skip(_postgres_failure)
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """The job store URL of one test: a SQLite file, or a fresh PostgreSQL database."""
+    if request.param == "sqlite":
+        return f"sqlite+aiosqlite:///{tmp_path / 'assetcore.db'}"
+    server = request.getfixturevalue("postgres_server_url")
+    return await create_database(server, f"t_{uuid.uuid4().hex[:16]}")
+
+
+def fast_settings(data_dir: Path, **overrides: object) -> Settings:
+    """Local-profile settings with short timeouts, for tests."""
+    values: dict[str, object] = {
+        "data_dir": data_dir,
+        "backends": {step: "noop" for step in ("tti", "refine", "image3d", "retopo", "rig", "anim", "export")},
+        "retry": {"max_attempts": 3, "base_delay_s": 0.05, "max_delay_s": 0.2},
+        "worker": {"visibility_timeout_s": 3.0, "drain_grace_s": 2.0, "concurrency": 2, "progress_interval_s": 0.05},
+        "signing_secret": "test-signing-secret",
+        "internal_token": "test-internal-token",
+    }
+    values.update(overrides)
+    return Settings(**values)  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def settings(tmp_path: Path, database_url: str) -> Settings:
+    """Noop backends, fast retries; the job store and queues in the parametrised database."""
+    return fast_settings(tmp_path / "data", database_url=database_url, queue_url=database_url)

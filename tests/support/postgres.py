@@ -1,0 +1,128 @@
+"""A real PostgreSQL server for tests: testcontainers where a Docker engine runs, else local binaries.
+
+Local binaries: initdb into a temporary directory, start on a free port with a socket in
+that directory, trust authentication on 127.0.0.1. PostgreSQL refuses to run as root, so as
+root the server runs as the `postgres` user.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+PG_BIN_DIRS = ("/usr/lib/postgresql/17/bin", "/usr/lib/postgresql/16/bin", "/usr/lib/postgresql/15/bin")
+
+
+class PostgresUnavailable(Exception):
+    pass
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _bin(name: str) -> str:
+    for directory in PG_BIN_DIRS:
+        candidate = Path(directory) / name
+        if candidate.exists():
+            return str(candidate)
+    found = shutil.which(name)
+    if found is None:
+        raise PostgresUnavailable(f"{name} not found (install PostgreSQL server binaries)")
+    return found
+
+
+@contextlib.contextmanager
+def _docker_postgres() -> Iterator[str]:
+    try:
+        from docker.errors import DockerException
+        from testcontainers.community.postgres import PostgresContainer
+    except ImportError as exc:
+        raise PostgresUnavailable(f"testcontainers unavailable: {exc}") from exc
+    try:
+        container = PostgresContainer("postgres:16-alpine", driver="asyncpg")
+        container.start()
+    except DockerException as exc:
+        raise PostgresUnavailable(f"no Docker engine: {exc}") from exc
+    try:
+        yield container.get_connection_url()
+    finally:
+        container.stop()
+
+
+@contextlib.contextmanager
+def _local_postgres() -> Iterator[str]:
+    initdb, pg_ctl = _bin("initdb"), _bin("pg_ctl")
+    root = Path(tempfile.mkdtemp(prefix="assetcore-pg-"))
+    data = root / "data"
+    as_root = os.geteuid() == 0
+    prefix = ["runuser", "-u", "postgres", "--"] if as_root else []
+    if as_root:
+        shutil.chown(root, "postgres")
+    port = _free_port()
+    log = root / "server.log"
+    try:
+        subprocess.run(
+            [*prefix, initdb, "-D", str(data), "-U", "postgres", "--auth=trust", "-E", "UTF8"],
+            check=True,
+            capture_output=True,
+        )
+        options = f"-p {port} -k {root} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200"
+        subprocess.run(
+            [*prefix, pg_ctl, "-D", str(data), "-o", options, "-l", str(log), "-w", "-t", "30", "start"],
+            check=True,
+            capture_output=True,
+        )
+    except (subprocess.CalledProcessError, OSError) as exc:
+        shutil.rmtree(root, ignore_errors=True)
+        detail = exc.stderr.decode(errors="replace") if isinstance(exc, subprocess.CalledProcessError) else str(exc)
+        raise PostgresUnavailable(f"local PostgreSQL failed to start: {detail.strip()}") from exc
+    try:
+        yield f"postgresql+asyncpg://postgres@127.0.0.1:{port}/postgres"
+    finally:
+        subprocess.run([*prefix, pg_ctl, "-D", str(data), "-m", "immediate", "stop"], capture_output=True)
+        shutil.rmtree(root, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def postgres_server() -> Iterator[str]:
+    """The URL (asyncpg) of the server's `postgres` database; raises PostgresUnavailable."""
+    reasons = []
+    for start in (_docker_postgres, _local_postgres):
+        try:
+            with start() as url:
+                yield url
+                return
+        except PostgresUnavailable as exc:
+            reasons.append(str(exc))
+    raise PostgresUnavailable("; ".join(reasons))
+
+
+async def create_database(server_url: str, name: str) -> str:
+    """A fresh, empty database on the server; returns its URL."""
+    import asyncpg
+
+    dsn = server_url.replace("postgresql+asyncpg", "postgresql")
+    deadline = time.monotonic() + 10
+    while True:
+        try:
+            conn = await asyncpg.connect(dsn)
+            break
+        except OSError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.1)
+    try:
+        await conn.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await conn.close()
+    return server_url.rsplit("/", 1)[0] + f"/{name}"
