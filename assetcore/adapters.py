@@ -20,7 +20,8 @@ from assetcore.queues.sql import SqlStepQueue
 
 
 class Signer(Protocol):
-    def sign(self, key: str, ttl_s: int) -> str: ...
+    def sign(self, key: str, ttl_s: int, base_url: str = "") -> str:
+        """A download URL for the blob; `base_url` is where the request came in (local files)."""
 
 
 def max_receives(settings: Settings) -> int:
@@ -59,7 +60,7 @@ def open_signer(settings: Settings) -> Signer:
         from assetcore.blobs.s3 import open_aws_signer
 
         return open_aws_signer(settings)
-    return UrlSigner(settings.secret("signing_secret"), settings.resolved_public_url())
+    return UrlSigner(settings.secret("signing_secret"), settings.public_url)
 
 
 def open_publisher(settings: Settings) -> EventPublisher | None:

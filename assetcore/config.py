@@ -79,7 +79,7 @@ class Settings(BaseSettings):
     orchestrator_address: str = "127.0.0.1:50051"
     gateway_host: str = "127.0.0.1"
     gateway_port: int = 8000
-    public_url: str | None = None  # base of file URLs; default http://gateway_host:gateway_port
+    public_url: str | None = None  # base of local file URLs; default: the URL each request came in on
     metrics_port: int | None = None  # Prometheus endpoint of a step service; None = off
     step_port: int = 0  # StepService gRPC port of `serve <step>`; 0 = any free port
 
@@ -112,9 +112,6 @@ class Settings(BaseSettings):
         if self.profile == "aws":
             return f"s3://{self.aws.bucket}"
         return f"file://{self.data_dir.resolve() / 'blobs'}"
-
-    def resolved_public_url(self) -> str:
-        return (self.public_url or f"http://{self.gateway_host}:{self.gateway_port}").rstrip("/")
 
     def retry_policy(self, step: str) -> RetryPolicy:
         return self.retry_overrides.get(step, self.retry)

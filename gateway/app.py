@@ -42,7 +42,8 @@ class GatewayGraphQL(GraphQL):  # type: ignore[type-arg]
 
     async def get_context(self, request: Request | WebSocket, response: Any = None) -> Any:
         headers = {k.lower(): v for k, v in request.headers.items()}
-        ctx = RequestContext(self.gateway, headers)
+        base_url = str(request.base_url).replace("ws://", "http://").replace("wss://", "https://")
+        ctx = RequestContext(self.gateway, headers, base_url)
         if isinstance(request, WebSocket):
             return {"ctx": ctx}  # strawberry adds connection_params to a dict context
         return ctx
@@ -97,7 +98,7 @@ async def running(settings: Settings, port: int | None = None) -> AsyncIterator[
         port=settings.gateway_port if port is None else port,
         lifespan="on",
         log_level="warning",
-        ws="websockets",
+        ws="websockets-sansio",
     )
     server = _Server(config)
     task = asyncio.create_task(server.serve(), name="uvicorn")

@@ -25,6 +25,7 @@ class Gateway:
 class RequestContext:
     gateway: Gateway
     headers: dict[str, str]
+    base_url: str
     connection_params: dict[str, Any] | None = None
 
     @property
@@ -32,7 +33,7 @@ class RequestContext:
         return self.gateway.api
 
     def sign(self, blob_key: str) -> str:
-        return self.gateway.signer.sign(blob_key, self.gateway.url_ttl_s)
+        return self.gateway.signer.sign(blob_key, self.gateway.url_ttl_s, self.base_url)
 
     def api_key(self) -> str:
         """From `Authorization: Bearer <key>` / `X-API-Key`, or the websocket's connection_init payload."""

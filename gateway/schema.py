@@ -199,8 +199,9 @@ class Subscription:
 
 class GatewaySchema(strawberry.Schema):
     def process_errors(self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None) -> None:
+        document = execution_context.graphql_document if execution_context is not None else None
         for error in errors:
-            classify(error)
+            classify(error, document)
         unexpected = [e for e in errors if (e.extensions or {}).get("code") == "INTERNAL"]
         if unexpected:
             super().process_errors(unexpected, execution_context)

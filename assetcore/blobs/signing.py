@@ -14,16 +14,18 @@ from urllib.parse import quote
 
 
 class UrlSigner:
-    def __init__(self, secret: str, base_url: str) -> None:
+    def __init__(self, secret: str, base_url: str | None = None) -> None:
+        """`base_url` pins the URL prefix; without it URLs use the base each request came in on."""
         self._secret = secret.encode()
-        self._base_url = base_url.rstrip("/")
+        self._base_url = base_url.rstrip("/") if base_url else None
 
     def _signature(self, key: str, expires: int) -> str:
         return hmac.new(self._secret, f"{key}\n{expires}".encode(), hashlib.sha256).hexdigest()
 
-    def sign(self, key: str, ttl_s: int) -> str:
+    def sign(self, key: str, ttl_s: int, base_url: str = "") -> str:
         expires = int(time.time()) + ttl_s
-        return f"{self._base_url}/files/{quote(key)}?exp={expires}&sig={self._signature(key, expires)}"
+        base = self._base_url or base_url.rstrip("/")
+        return f"{base}/files/{quote(key)}?exp={expires}&sig={self._signature(key, expires)}"
 
     def verify(self, key: str, expires: str, signature: str) -> bool:
         """True when the signature matches and the URL has not expired."""
