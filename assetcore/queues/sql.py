@@ -117,12 +117,12 @@ class SqlStepQueue:
                             visible_at=now + visibility_s,
                             receipt=receipt,
                         )
-                        .returning(qm.c.id, qm.c.queue, qm.c.body, qm.c.receive_count, qm.c.enqueued_at)
+                        .returning(qm.c.id, qm.c.queue, qm.c.priority, qm.c.body, qm.c.receive_count, qm.c.enqueued_at)
                     )
                 ).all()
         except DBAPIError as exc:
             raise QueueError(f"receive failed: {exc.orig}") from exc
-        rows.sort(key=lambda r: (list(queues).index(r.queue), r.id))
+        rows.sort(key=lambda r: (list(queues).index(r.queue), -r.priority, r.id))  # RETURNING is unordered
         return [
             QueueMessage(
                 queue=r.queue,
@@ -141,7 +141,7 @@ class SqlStepQueue:
             await conn.execute(
                 update(qm)
                 .where(qm.c.queue == queue, qm.c.visible_at <= now, qm.c.receive_count >= qm.c.max_receives)
-                .values(queue=dlq_name(queue), receipt=None, visible_at=now)
+                .values(queue=dlq_name(queue), receipt=None, visible_at=now, receive_count=0)
             )
 
     async def _by_receipt(self, message: QueueMessage, statement: Executable) -> None:
@@ -170,7 +170,7 @@ class SqlStepQueue:
             message,
             update(qm)
             .where(qm.c.id == int(message.message_id), qm.c.receipt == message.receipt)
-            .values(queue=dlq_name(message.queue), receipt=None, visible_at=time.time()),
+            .values(queue=dlq_name(message.queue), receipt=None, visible_at=time.time(), receive_count=0),
         )
 
     async def depth(self, queue: str) -> QueueDepth:

@@ -62,35 +62,43 @@ class QueueConsumer:
         self._tasks: set[asyncio.Task[None]] = set()
         self._cancels: dict[asyncio.Task[None], threading.Event] = {}
         self._stopping = asyncio.Event()
+        self._receiving_stopped = asyncio.Event()
         self._draining = False
         self.worker_id = worker_id(list(self._steps))
 
     async def run(self) -> None:
         """Receive and dispatch until drain() is called."""
         failures = 0
-        while not self._stopping.is_set():
-            await self._slots.acquire()
-            try:
-                messages = await self._queue.receive(
-                    self._queues,
-                    max_messages=1,
-                    visibility_timeout_s=self._settings.visibility_timeout_s,
-                    wait_s=RECEIVE_WAIT_S,
-                )
-                failures = 0
-            except QueueError as exc:
-                self._slots.release()
-                failures += 1
-                metrics.QUEUE_ERRORS.labels("receive").inc()
-                log.warning("receive failed: %s", exc)
-                await asyncio.sleep(min(5.0, 0.1 * 2**failures))
-                continue
-            if not messages:
-                self._slots.release()
-                continue
-            task = asyncio.create_task(self._handle(messages[0]), name=f"step-{messages[0].message_id}")
-            self._tasks.add(task)
-            task.add_done_callback(self._finished)
+        try:
+            while not self._stopping.is_set():
+                await self._slots.acquire()
+                try:
+                    messages = await self._queue.receive(
+                        self._queues,
+                        max_messages=1,
+                        visibility_timeout_s=self._settings.visibility_timeout_s,
+                        wait_s=RECEIVE_WAIT_S,
+                    )
+                    failures = 0
+                except QueueError as exc:
+                    self._slots.release()
+                    failures += 1
+                    metrics.QUEUE_ERRORS.labels("receive").inc()
+                    log.warning("receive failed: %s", exc)
+                    await asyncio.sleep(min(5.0, 0.1 * 2**failures))
+                    continue
+                if not messages:
+                    self._slots.release()
+                    continue
+                if self._stopping.is_set():  # received while draining began: hand it straight back
+                    self._slots.release()
+                    await self._release(messages[0])
+                    break
+                task = asyncio.create_task(self._handle(messages[0]), name=f"step-{messages[0].message_id}")
+                self._tasks.add(task)
+                task.add_done_callback(self._finished)
+        finally:
+            self._receiving_stopped.set()
 
     def _finished(self, task: asyncio.Task[None]) -> None:
         self._tasks.discard(task)
@@ -102,8 +110,11 @@ class QueueConsumer:
     async def drain(self, grace_s: float) -> None:
         """Stop receiving; finish in-flight steps within grace_s, then cancel and release the rest."""
         self._stopping.set()
+        deadline = asyncio.get_running_loop().time() + grace_s
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._receiving_stopped.wait(), RECEIVE_WAIT_S + 1)
         if self._tasks:
-            await asyncio.wait(set(self._tasks), timeout=grace_s)
+            await asyncio.wait(set(self._tasks), timeout=max(0.0, deadline - asyncio.get_running_loop().time()))
         self._draining = True
         for cancel in self._cancels.values():
             cancel.set()

@@ -1,0 +1,109 @@
+"""The SQL-table queue's SQS semantics, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+
+import pytest
+
+from assetcore.db.engine import create_engine
+from assetcore.db.migrate import upgrade
+from assetcore.queues.base import StaleReceipt
+from assetcore.queues.sql import SqlStepQueue
+
+
+@pytest.fixture
+async def queue(database_url: str) -> AsyncIterator[SqlStepQueue]:
+    await upgrade(database_url)
+    q = SqlStepQueue(create_engine(database_url), max_receives=3, poll_interval_s=0.01, max_poll_interval_s=0.05)
+    yield q
+    await q.close()
+
+
+async def receive(q: SqlStepQueue, *names: str, n: int = 10, lease: float = 30.0) -> list:  # type: ignore[type-arg]
+    return await q.receive(list(names), max_messages=n, visibility_timeout_s=lease, wait_s=0)
+
+
+async def test_fifo_within_priority_and_earlier_queues_first(queue: SqlStepQueue) -> None:
+    await queue.send("export", b"e1")
+    await queue.send("tti", b"t-low", priority=1)
+    await queue.send("tti", b"t-high", priority=3)
+    await queue.send("tti", b"t-low2", priority=1)
+    got = await receive(queue, "tti", "export")
+    assert [m.body for m in got] == [b"t-high", b"t-low", b"t-low2", b"e1"]
+    assert all(m.receive_count == 1 for m in got)
+    assert await receive(queue, "tti", "export") == [], "received messages are leased"
+
+
+async def test_lease_expiry_redelivers_with_a_new_receipt(queue: SqlStepQueue) -> None:
+    await queue.send("rig", b"x")
+    [first] = await receive(queue, "rig", lease=0.2)
+    await asyncio.sleep(0.3)
+    [second] = await receive(queue, "rig")
+    assert second.message_id == first.message_id and second.receive_count == 2
+    assert second.receipt != first.receipt
+    with pytest.raises(StaleReceipt):
+        await queue.delete(first)
+    await queue.delete(second)
+    assert (await queue.depth("rig")).visible == 0
+
+
+async def test_heartbeat_extends_and_release_returns(queue: SqlStepQueue) -> None:
+    await queue.send("anim", b"x")
+    [msg] = await receive(queue, "anim", lease=0.3)
+    await asyncio.sleep(0.2)
+    await queue.change_visibility(msg, 0.5)  # heartbeat
+    await asyncio.sleep(0.2)
+    assert await receive(queue, "anim") == [], "the heartbeat kept the lease"
+    await queue.change_visibility(msg, 0)  # release
+    assert [m.body for m in await receive(queue, "anim")] == [b"x"]
+
+
+async def test_delay_and_depth(queue: SqlStepQueue) -> None:
+    await queue.send("retopo", b"later", delay_s=0.3)
+    await queue.send("retopo", b"now")
+    depth = await queue.depth("retopo")
+    assert (depth.visible, depth.delayed, depth.in_flight, depth.dead) == (1, 1, 0, 0)
+    assert [m.body for m in await receive(queue, "retopo")] == [b"now"]
+    assert (await queue.depth("retopo")).in_flight == 1
+    await asyncio.sleep(0.35)
+    assert [m.body for m in await receive(queue, "retopo")] == [b"later"]
+
+
+async def test_dead_letter_after_max_receives_and_explicitly(queue: SqlStepQueue) -> None:
+    await queue.send("refine", b"poison")
+    for _ in range(3):
+        assert len(await receive(queue, "refine", lease=0.05)) == 1
+        await asyncio.sleep(0.08)
+    assert await receive(queue, "refine") == []
+    assert (await queue.depth("refine")).dead == 1
+    [dead] = await receive(queue, "refine-dlq")
+    assert dead.body == b"poison"
+    await queue.send("refine", b"bad")
+    [msg] = await receive(queue, "refine")
+    await queue.dead_letter(msg)
+    assert (await queue.depth("refine")).dead == 2
+
+
+async def test_long_poll_wakes_on_send(queue: SqlStepQueue) -> None:
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    waiting = asyncio.create_task(queue.receive(["tti"], max_messages=1, visibility_timeout_s=5, wait_s=5))
+    await asyncio.sleep(0.1)
+    await queue.send("tti", b"hello")
+    [msg] = await waiting
+    assert msg.body == b"hello"
+    assert loop.time() - started < 1.0
+
+
+async def test_concurrent_consumers_never_share_a_message(queue: SqlStepQueue, database_url: str) -> None:
+    other = SqlStepQueue(create_engine(database_url), max_receives=3)
+    try:
+        for i in range(40):
+            await queue.send("export", str(i).encode())
+        results = await asyncio.gather(*(receive(q, "export", n=3) for q in [queue, other] * 10))
+        bodies = [m.body for batch in results for m in batch]
+        assert len(bodies) == len(set(bodies)) == 40
+    finally:
+        await other.close()

@@ -1,0 +1,122 @@
+"""`assetcore up` as a subprocess: the multi-process mesh, for end-to-end tests."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+STEPS = ("tti", "refine", "image3d", "retopo", "rig", "anim", "export")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class MeshProcess:
+    process: subprocess.Popen[bytes]
+    data_dir: Path
+    gateway_url: str
+    log_path: Path
+
+    def state(self) -> dict[str, Any]:
+        return json.loads((self.data_dir / "mesh.json").read_text())  # type: ignore[no-any-return]
+
+    def pid(self, name: str) -> int:
+        return int(self.state()[name]["pid"])
+
+    def kill(self, name: str) -> int:
+        pid = self.pid(name)
+        os.kill(pid, signal.SIGKILL)
+        return pid
+
+    def wait_restarted(self, name: str, old_pid: int, timeout_s: float = 60) -> int:
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            pid = self.state()[name]["pid"]
+            if pid and pid != old_pid:
+                return int(pid)
+            time.sleep(0.1)
+        raise TimeoutError(f"{name} was not restarted")
+
+    @property
+    def api_key(self) -> str:
+        return (self.data_dir / ".local_api_key").read_text().strip()
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+
+@contextmanager
+def mesh_process(data_dir: Path, **env: str) -> Iterator[MeshProcess]:
+    """Start `assetcore up` with noop backends; stop it with SIGINT and check it exits cleanly."""
+    gateway_port, orchestrator_port = free_port(), free_port()
+    environment = {
+        **os.environ,
+        "ASSETCORE_BACKENDS": json.dumps(dict.fromkeys(STEPS, "noop")),
+        "ASSETCORE_WORKER__VISIBILITY_TIMEOUT_S": "2",
+        "ASSETCORE_WORKER__DRAIN_GRACE_S": "2",
+        "ASSETCORE_WORKER__PROGRESS_INTERVAL_S": "0.05",
+        "ASSETCORE_RETRY__BASE_DELAY_S": "0.05",
+        "ASSETCORE_LOG_LEVEL": "WARNING",
+        **env,
+    }
+    log_path = data_dir.parent / "mesh.log"
+    data_dir.mkdir(parents=True, exist_ok=True)
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "assetcore.cli",
+                "up",
+                "--data-dir",
+                str(data_dir),
+                "--gateway-port",
+                str(gateway_port),
+                "--orchestrator-port",
+                str(orchestrator_port),
+            ],
+            env=environment,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    mesh = MeshProcess(process, data_dir, f"http://127.0.0.1:{gateway_port}", log_path)
+    try:
+        _wait_ready(mesh)
+        yield mesh
+    finally:
+        if process.poll() is None:
+            process.send_signal(signal.SIGINT)
+            try:
+                code = process.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                raise AssertionError(f"`assetcore up` did not stop on Ctrl-C:\n{mesh.log()}") from None
+            assert code == 0, f"`assetcore up` exited {code}:\n{mesh.log()}"
+
+
+def _wait_ready(mesh: MeshProcess, timeout_s: float = 120) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if mesh.process.poll() is not None:
+            raise AssertionError(f"`assetcore up` exited early:\n{mesh.log()}")
+        if "Ctrl-C stops the mesh" in mesh.log():
+            httpx.get(f"{mesh.gateway_url}/healthz", timeout=2).raise_for_status()
+            return
+        time.sleep(0.2)
+    raise AssertionError(f"`assetcore up` not ready in {timeout_s}s:\n{mesh.log()}")
