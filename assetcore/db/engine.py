@@ -7,6 +7,7 @@ instead of failing, and BEGIN IMMEDIATE so a transaction takes the write lock up
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -50,6 +51,38 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
     def on_begin(connection: Any) -> None:
         read_only = connection.get_execution_options().get(_READ_ONLY, False)
         connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
+
+
+_write_locks: dict[tuple[str, int], asyncio.Lock] = {}
+
+
+def _write_lock(engine: AsyncEngine) -> asyncio.Lock | None:
+    """One lock per SQLite file and event loop: this process's writers take turns in Python.
+
+    SQLite allows one writer; a second one waits in SQLite's busy handler, which sleeps in
+    steps of up to 100 ms. Queueing writers on an asyncio lock instead hands the database
+    over the moment it is free. (Other processes still meet the busy handler.)
+    """
+    if not is_sqlite(str(engine.url)):
+        return None
+    key = (str(engine.url), id(asyncio.get_running_loop()))
+    if key not in _write_locks:
+        for stale in [k for k in _write_locks if k[1] != key[1]]:
+            del _write_locks[stale]
+        _write_locks[key] = asyncio.Lock()
+    return _write_locks[key]
+
+
+@asynccontextmanager
+async def writing(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
+    """A write transaction (committed on success, rolled back on error)."""
+    lock = _write_lock(engine)
+    if lock is None:
+        async with engine.begin() as conn:
+            yield conn
+        return
+    async with lock, engine.begin() as conn:
+        yield conn
 
 
 @asynccontextmanager

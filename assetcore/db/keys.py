@@ -13,6 +13,7 @@ import time
 from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from assetcore.db.engine import writing
 from assetcore.db.schema import api_keys, projects, tenants
 from assetcore.errors import InvalidArgument
 from assetcore.ids import new_id
@@ -31,7 +32,7 @@ async def create_api_key(engine: AsyncEngine, tenant: str, project: str, role: s
     if not tenant.strip() or not project.strip():
         raise InvalidArgument("tenant and project names must not be empty", field="tenant")
     now = time.time()
-    async with engine.begin() as conn:
+    async with writing(engine) as conn:
         tenant_id = (await conn.execute(select(tenants.c.id).where(tenants.c.name == tenant))).scalar()
         if tenant_id is None:
             tenant_id = new_id("ten")

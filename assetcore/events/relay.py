@@ -1,9 +1,13 @@
 """The outbox relay: publishes committed outbox rows, in order, at least once.
 
-Step tasks go to their step's queue, events to the event bus. A row is marked published
-only after its publish succeeded, so a crash in between republishes it: consumers are
-idempotent (StartStep skips stale or finished steps; events carry a per-job sequence).
-On PostgreSQL several relays may run: rows are claimed with SKIP LOCKED while published.
+Step tasks go to their step's queue, events to the event bus. Two paths feed it:
+- hand-over: right after a transaction commits, the orchestrator passes its outbox rows
+  here and they are published at once (the hot path: no read back);
+- polling: rows still unpublished a while after their commit (a crash between commit and
+  publish, a queue outage, another replica's rows) are read from the table and published.
+A row is marked published only after its publish succeeded, so a crash in between
+publishes it again: consumers are idempotent (StartStep skips stale or finished steps;
+events carry a per-job sequence). On PostgreSQL, polling relays claim rows with SKIP LOCKED.
 """
 
 from __future__ import annotations
@@ -15,17 +19,17 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Row, Select, delete, select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from assetcore.db.engine import is_sqlite, reading
-
+from assetcore.db.engine import is_sqlite, reading, writing
 from assetcore.db.schema import outbox
 from assetcore.events.base import EventPublisher
 from assetcore.proto.v1 import events_pb2
-from assetcore.queues.base import StepQueue
+from assetcore.queues.base import OutgoingMessage, StepQueue
 
 log = logging.getLogger(__name__)
+Row = dict[str, Any]
 
 
 class OutboxRelay:
@@ -37,81 +41,100 @@ class OutboxRelay:
         *,
         batch_size: int = 200,
         idle_poll_s: float = 1.0,
+        poll_grace_s: float = 2.0,
         retention_s: float = 3600.0,
     ) -> None:
+        """`poll_grace_s`: polling leaves younger rows to the hand-over path."""
         self._engine = engine
         self._queue = queue
         self._publisher = publisher
         self._batch_size = batch_size
         self._idle_poll_s = idle_poll_s
+        self._poll_grace_s = poll_grace_s
         self._retention_s = retention_s
+        self._handed_over: list[Row] = []
         self._wakeup = asyncio.Event()
+        self._last_poll = 0.0
         self._last_purge = 0.0
         self._claim_with_locks = not is_sqlite(str(engine.url))
 
-    def wake(self) -> None:
+    def committed(self, rows: Sequence[Row]) -> None:
+        """Outbox rows (with their ids) of a transaction that just committed."""
+        self._handed_over.extend(rows)
         self._wakeup.set()
 
     async def run(self) -> None:
-        """Publish until cancelled; errors (queue unreachable) back off and retry."""
+        """Publish until cancelled; failures back off and are retried by polling."""
         failures = 0
         while True:
             self._wakeup.clear()
             try:
-                published = await self.publish_batch()
+                if self._handed_over:
+                    rows, self._handed_over = self._handed_over, []
+                    await self._publish(rows)
+                    async with writing(self._engine) as conn:
+                        await self._mark(conn, rows)
+                elif time.monotonic() - self._last_poll >= self._idle_poll_s:
+                    self._last_poll = time.monotonic()
+                    if await self.poll_once() == self._batch_size:
+                        continue
+                    await self._purge_published()
                 failures = 0
             except Exception:
                 failures += 1
-                log.exception("outbox relay failed; retrying")
+                log.exception("outbox relay failed; unpublished rows will be retried")
                 await asyncio.sleep(min(5.0, 0.1 * 2**failures))
                 continue
-            if published < self._batch_size:
-                await self._purge_published()
+            if not self._handed_over:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wakeup.wait(), self._idle_poll_s)
 
-    async def publish_batch(self) -> int:
+    async def poll_once(self, grace_s: float | None = None) -> int:
+        """Publish unpublished rows older than the grace period; returns how many."""
+        cutoff = time.time() - (self._poll_grace_s if grace_s is None else grace_s)
+        pending = (
+            select(outbox)
+            .where(outbox.c.published_at.is_(None), outbox.c.created_at <= cutoff)
+            .order_by(outbox.c.id)
+            .limit(self._batch_size)
+        )
         if self._claim_with_locks:
-            async with self._engine.begin() as conn:
-                rows = (await conn.execute(self._pending().with_for_update(skip_locked=True))).all()
+            async with writing(self._engine) as conn:
+                rows = [dict(r) for r in (await conn.execute(pending.with_for_update(skip_locked=True))).mappings()]
                 await self._publish(rows)
                 await self._mark(conn, rows)
             return len(rows)
         # SQLite locks the whole database: never hold it while publishing (the queue may live in
         # the same file). One orchestrator process owns a SQLite store, so nobody else claims rows.
         async with reading(self._engine) as conn:
-            rows = (await conn.execute(self._pending())).all()
+            rows = [dict(r) for r in (await conn.execute(pending)).mappings()]
         await self._publish(rows)
-        async with self._engine.begin() as conn:
+        async with writing(self._engine) as conn:
             await self._mark(conn, rows)
         return len(rows)
 
-    def _pending(self) -> Select[Any]:
-        return select(outbox).where(outbox.c.published_at.is_(None)).order_by(outbox.c.id).limit(self._batch_size)
-
-    async def _publish(self, rows: Sequence[Row[Any]]) -> None:
-        events = []
-        for row in rows:
-            if row.kind == "enqueue":
-                await self._queue.send(row.topic, row.payload, priority=row.priority, delay_s=row.delay_s)
-            else:
-                events.append(events_pb2.JobEvent.FromString(row.payload))
+    async def _publish(self, rows: Sequence[Row]) -> None:
+        tasks = [
+            OutgoingMessage(r["topic"], r["payload"], r["priority"], r["delay_s"]) for r in rows if r["kind"] == "enqueue"
+        ]
+        if tasks:
+            await self._queue.send_many(tasks)
+        events = [events_pb2.JobEvent.FromString(r["payload"]) for r in rows if r["kind"] == "event"]
         if events and self._publisher is not None:
             await self._publisher.publish(events)
 
     @staticmethod
-    async def _mark(conn: AsyncConnection, rows: Sequence[Row[Any]]) -> None:
+    async def _mark(conn: AsyncConnection, rows: Sequence[Row]) -> None:
         if rows:
-            await conn.execute(
-                update(outbox).where(outbox.c.id.in_([r.id for r in rows])).values(published_at=time.time())
-            )
+            ids = [r["id"] for r in rows]
+            await conn.execute(update(outbox).where(outbox.c.id.in_(ids)).values(published_at=time.time()))
 
     async def _purge_published(self) -> None:
         now = time.time()
         if now - self._last_purge < 60:
             return
         self._last_purge = now
-        async with self._engine.begin() as conn:
+        async with writing(self._engine) as conn:
             await conn.execute(
                 delete(outbox).where(outbox.c.published_at.is_not(None), outbox.c.published_at < now - self._retention_s)
             )

@@ -15,8 +15,11 @@ from dataclasses import dataclass
 from typing import Protocol
 
 
+DLQ_SUFFIX = "-dlq"
+
+
 def dlq_name(queue: str) -> str:
-    return f"{queue}-dlq"
+    return f"{queue}{DLQ_SUFFIX}"
 
 
 @dataclass(frozen=True)
@@ -27,6 +30,14 @@ class QueueMessage:
     body: bytes
     receive_count: int  # 1 on the first delivery
     enqueued_at: float
+
+
+@dataclass(frozen=True)
+class OutgoingMessage:
+    queue: str
+    body: bytes
+    priority: int = 0
+    delay_s: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -48,6 +59,9 @@ class StaleReceipt(QueueError):
 class StepQueue(Protocol):
     async def send(self, queue: str, body: bytes, *, priority: int = 0, delay_s: float = 0.0) -> str:
         """Enqueue; returns the message id. Higher priority is received first where supported."""
+
+    async def send_many(self, messages: Sequence[OutgoingMessage]) -> None:
+        """Enqueue several messages in as few round trips as the backend allows."""
 
     async def receive(
         self, queues: Sequence[str], *, max_messages: int, visibility_timeout_s: float, wait_s: float

@@ -18,11 +18,19 @@ from collections.abc import Sequence
 from sqlalchemy import and_, case, delete, func, or_, select, update
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.sql import Executable
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine
 
-from assetcore.db.engine import is_sqlite, reading
+from assetcore.db.engine import is_sqlite, reading, writing
 from assetcore.db.schema import queue_messages as qm
-from assetcore.queues.base import QueueDepth, QueueError, QueueMessage, StaleReceipt, dlq_name
+from assetcore.queues.base import (
+    DLQ_SUFFIX,
+    OutgoingMessage,
+    QueueDepth,
+    QueueError,
+    QueueMessage,
+    StaleReceipt,
+    dlq_name,
+)
 
 
 _wakeups: dict[tuple[str, int], asyncio.Event] = {}
@@ -53,23 +61,34 @@ class SqlStepQueue:
         self._max_poll_interval_s = max_poll_interval_s
         self._skip_locked = not is_sqlite(str(engine.url))
         self._url = str(engine.url)
+        self._idle = True
 
     async def send(self, queue: str, body: bytes, *, priority: int = 0, delay_s: float = 0.0) -> str:
+        return (await self._insert([OutgoingMessage(queue, body, priority, delay_s)]))[0]
+
+    async def send_many(self, messages: Sequence[OutgoingMessage]) -> None:
+        if messages:
+            await self._insert(messages)
+
+    async def _insert(self, messages: Sequence[OutgoingMessage]) -> list[str]:
         now = time.time()
-        async with self._engine.begin() as conn:
-            result = await conn.execute(
-                qm.insert().values(
-                    queue=queue,
-                    priority=priority,
-                    body=body,
-                    enqueued_at=now,
-                    visible_at=now + max(0.0, delay_s),
-                    receive_count=0,
-                    max_receives=self._max_receives,
-                )
-            )
+        rows = [
+            {
+                "queue": m.queue,
+                "priority": m.priority,
+                "body": m.body,
+                "enqueued_at": now,
+                "visible_at": now + max(0.0, m.delay_s),
+                "receive_count": 0,
+                "max_receives": self._max_receives,
+            }
+            for m in messages
+        ]
+        statement = qm.insert().returning(qm.c.id, sort_by_parameter_order=True)
+        async with writing(self._engine) as conn:
+            ids = (await conn.execute(statement, rows)).scalars().all()
         _wakeup_for(self._url).set()
-        return str(result.inserted_primary_key[0])
+        return [str(i) for i in ids]
 
     async def receive(
         self, queues: Sequence[str], *, max_messages: int, visibility_timeout_s: float, wait_s: float
@@ -94,17 +113,12 @@ class SqlStepQueue:
         rank = case({name: i for i, name in enumerate(queues)}, value=qm.c.queue)
         visible = and_(qm.c.queue.in_(queues), qm.c.visible_at <= now)
         try:
-            async with reading(self._engine) as conn:
-                if (await conn.execute(select(qm.c.id).where(visible).limit(1))).first() is None:
-                    return []
-            async with self._engine.begin() as conn:
-                await self._move_exhausted_to_dlq(conn, queues, now)
-                candidates = (
-                    select(qm.c.id)
-                    .where(visible, qm.c.receive_count < qm.c.max_receives)
-                    .order_by(rank, qm.c.priority.desc(), qm.c.id)
-                    .limit(limit)
-                )
+            if self._idle:  # an idle poll looks first, without taking the write lock
+                async with reading(self._engine) as conn:
+                    if (await conn.execute(select(qm.c.id).where(visible).limit(1))).first() is None:
+                        return []
+            async with writing(self._engine) as conn:
+                candidates = select(qm.c.id).where(visible).order_by(rank, qm.c.priority.desc(), qm.c.id).limit(limit)
                 if self._skip_locked:
                     candidates = candidates.with_for_update(skip_locked=True)
                 receipt = uuid.uuid4().hex
@@ -117,11 +131,28 @@ class SqlStepQueue:
                             visible_at=now + visibility_s,
                             receipt=receipt,
                         )
-                        .returning(qm.c.id, qm.c.queue, qm.c.priority, qm.c.body, qm.c.receive_count, qm.c.enqueued_at)
+                        .returning(
+                            qm.c.id,
+                            qm.c.queue,
+                            qm.c.priority,
+                            qm.c.body,
+                            qm.c.receive_count,
+                            qm.c.max_receives,
+                            qm.c.enqueued_at,
+                        )
                     )
                 ).all()
+                exhausted = [r.id for r in rows if r.receive_count > r.max_receives]
+                if exhausted:  # received max_receives times already: to the DLQ, as SQS does
+                    await conn.execute(
+                        update(qm)
+                        .where(qm.c.id.in_(exhausted))
+                        .values(queue=qm.c.queue + DLQ_SUFFIX, receipt=None, visible_at=now, receive_count=0)
+                    )
+                    rows = [r for r in rows if r.id not in exhausted]
         except DBAPIError as exc:
             raise QueueError(f"receive failed: {exc.orig}") from exc
+        self._idle = not rows
         rows.sort(key=lambda r: (list(queues).index(r.queue), -r.priority, r.id))  # RETURNING is unordered
         return [
             QueueMessage(
@@ -135,17 +166,8 @@ class SqlStepQueue:
             for r in rows
         ]
 
-    @staticmethod
-    async def _move_exhausted_to_dlq(conn: AsyncConnection, queues: Sequence[str], now: float) -> None:
-        for queue in queues:
-            await conn.execute(
-                update(qm)
-                .where(qm.c.queue == queue, qm.c.visible_at <= now, qm.c.receive_count >= qm.c.max_receives)
-                .values(queue=dlq_name(queue), receipt=None, visible_at=now, receive_count=0)
-            )
-
     async def _by_receipt(self, message: QueueMessage, statement: Executable) -> None:
-        async with self._engine.begin() as conn:
+        async with writing(self._engine) as conn:
             result = await conn.execute(statement)
         if result.rowcount == 0:
             raise StaleReceipt(f"message {message.message_id} has a newer receipt or is gone")

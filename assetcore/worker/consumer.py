@@ -71,34 +71,47 @@ class QueueConsumer:
         failures = 0
         try:
             while not self._stopping.is_set():
-                await self._slots.acquire()
+                slots = await self._take_slots()
                 try:
                     messages = await self._queue.receive(
                         self._queues,
-                        max_messages=1,
+                        max_messages=slots,
                         visibility_timeout_s=self._settings.visibility_timeout_s,
                         wait_s=RECEIVE_WAIT_S,
                     )
                     failures = 0
                 except QueueError as exc:
-                    self._slots.release()
+                    self._give_back(slots)
                     failures += 1
                     metrics.QUEUE_ERRORS.labels("receive").inc()
                     log.warning("receive failed: %s", exc)
                     await asyncio.sleep(min(5.0, 0.1 * 2**failures))
                     continue
-                if not messages:
-                    self._slots.release()
-                    continue
-                if self._stopping.is_set():  # received while draining began: hand it straight back
-                    self._slots.release()
-                    await self._release(messages[0])
+                self._give_back(slots - len(messages))
+                if self._stopping.is_set():  # received while draining began: hand them straight back
+                    self._give_back(len(messages))
+                    for message in messages:
+                        await self._release(message)
                     break
-                task = asyncio.create_task(self._handle(messages[0]), name=f"step-{messages[0].message_id}")
-                self._tasks.add(task)
-                task.add_done_callback(self._finished)
+                for message in messages:
+                    task = asyncio.create_task(self._handle(message), name=f"step-{message.message_id}")
+                    self._tasks.add(task)
+                    task.add_done_callback(self._finished)
         finally:
             self._receiving_stopped.set()
+
+    async def _take_slots(self) -> int:
+        """Wait for one free slot, then take every other free one: receive as many messages."""
+        await self._slots.acquire()
+        taken = 1
+        while not self._slots.locked():
+            await self._slots.acquire()
+            taken += 1
+        return taken
+
+    def _give_back(self, slots: int) -> None:
+        for _ in range(slots):
+            self._slots.release()
 
     def _finished(self, task: asyncio.Task[None]) -> None:
         self._tasks.discard(task)

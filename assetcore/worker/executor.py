@@ -46,7 +46,7 @@ class ProgressBridge:
         self._store_preview = store_preview
         self._cancel = cancel
         self._interval_s = interval_s
-        self._last = 0.0
+        self._last = time.monotonic()  # the first report waits an interval: short steps report none
 
     async def _forward(self, fraction: float, message: str, preview_png: bytes | None) -> bool:
         preview = await self._store_preview(preview_png) if preview_png else None

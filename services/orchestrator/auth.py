@@ -47,7 +47,9 @@ class Authenticator:
             ).first()
         if row is None:
             raise Unauthenticated("invalid or revoked API key")
-        principal = Principal(tenant_id=row.tenant_id, project_id=row.project_id, role=row.role, key_id=row.id)
+        principal = Principal(
+            tenant_id=row.tenant_id, project_id=row.project_id, role=row.role, key_id=row.id
+        )
         self._cache[digest] = (principal, time.monotonic() + CACHE_TTL_S)
         return principal
 

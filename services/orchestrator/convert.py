@@ -35,9 +35,7 @@ def artifact_dict(a: job_pb2.Artifact) -> dict[str, Any]:
     }
 
 
-def step(
-    row: Row, artifacts: Iterable[Row], queue: job_pb2.QueueInfo | None = None
-) -> job_pb2.Step:
+def step(row: Row, artifacts: Iterable[Row], queue: job_pb2.QueueInfo | None = None) -> job_pb2.Step:
     msg = job_pb2.Step(
         id=row["id"],
         job_id=row["job_id"],
@@ -60,14 +58,18 @@ def step(
         cache_hit=row["cache_hit"],
         notes=loads_list(row["notes"]),
         outputs=[
-            artifact(a) for a in artifacts if a["step_id"] == row["id"] and a["generation"] == row["generation"]
+            artifact(a)
+            for a in artifacts
+            if a["step_id"] == row["id"] and a["generation"] == row["generation"]
         ],
     )
     for field in ("queued_at", "started_at", "finished_at"):
         if row[field] is not None:
             getattr(msg, field).CopyFrom(timestamp(row[field]))
     if row["preview_key"]:
-        msg.preview.CopyFrom(job_pb2.Artifact(name="preview", media_type="image/png", blob_key=row["preview_key"]))
+        msg.preview.CopyFrom(
+            job_pb2.Artifact(name="preview", media_type="image/png", blob_key=row["preview_key"])
+        )
     if row["error_code"]:
         msg.error.CopyFrom(job_pb2.Error(code=row["error_code"], message=row["error_message"] or ""))
     if queue is not None:
@@ -102,7 +104,10 @@ def job(
         idempotency_key=row["idempotency_key"] or "",
         transitions=[
             job_pb2.Transition(
-                step=t["step_name"] or "", from_state=t["from_state"], to_state=t["to_state"], at=timestamp(t["at"])
+                step=t["step_name"] or "",
+                from_state=t["from_state"],
+                to_state=t["to_state"],
+                at=timestamp(t["at"]),
             )
             for t in transitions
         ],

@@ -10,27 +10,26 @@ from __future__ import annotations
 
 import base64
 import json
-import random
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import and_, func, insert, or_, select, update
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from assetcore.blobs.base import BlobStore
 from assetcore.config import Settings
-from assetcore.db.engine import reading
-from assetcore.db.schema import artifacts, job_events, job_transitions, jobs, step_attempts, step_stats, steps
+from assetcore.db.engine import reading, writing
+from assetcore.db.schema import artifacts, job_events, job_transitions, jobs, step_attempts, steps
 from assetcore.errors import FailedPrecondition, InvalidArgument, NotFound, ResourceExhausted
 from assetcore.events.notifier import JobNotifier, wait_for_event
 from assetcore.ids import is_valid_id, new_id
-from assetcore.proto.v1 import events_pb2, job_pb2, orchestrator_pb2, step_pb2
-from services.orchestrator import convert, eta, library
-from services.orchestrator.jobtx import JobTx, loads_list, timestamp
+from assetcore.proto.v1 import events_pb2, job_pb2, orchestrator_pb2
+from services.orchestrator import convert, dag, eta, library
+from services.orchestrator.jobtx import JobTx
 from services.orchestrator.pipelines import PIPELINES, Pipeline
 from services.orchestrator.states import (
     AWAITING_REVIEW,
@@ -49,6 +48,8 @@ from services.orchestrator.validation import check_safety, resolve_input
 Dict = dict[str, Any]
 WORKER_LOST = "WORKER_LOST"
 MAX_PAGE = 100
+# Committed outbox rows (with ids) go to the relay at once; it also polls for any it missed.
+OutboxHandoff = Callable[[list[Dict]], None]
 
 
 @dataclass(frozen=True)
@@ -63,16 +64,23 @@ class Principal:
         return self.role == "worker"
 
 
-def _require_id(prefix: str, value: str, field: str) -> None:
+@dataclass
+class _Scope:
+    conn: AsyncConnection
+    now: float
+    tx: JobTx | None = field(default=None)
+
+
+def _require_id(prefix: str, value: str, field_name: str) -> None:
     if not is_valid_id(prefix, value):
-        raise InvalidArgument(f"malformed id {value!r}", field=field)
+        raise InvalidArgument(f"malformed id {value!r}", field=field_name)
 
 
-def _encode_token(value: str) -> str:
+def encode_token(value: str) -> str:
     return base64.urlsafe_b64encode(value.encode()).decode()
 
 
-def _decode_token(token: str, prefix: str) -> str:
+def decode_token(token: str, prefix: str) -> str:
     try:
         value = base64.urlsafe_b64decode(token.encode()).decode()
     except (ValueError, UnicodeDecodeError):
@@ -89,31 +97,47 @@ class Orchestrator:
         blobs: BlobStore,
         settings: Settings,
         notifier: JobNotifier,
-        on_outbox: Callable[[], None],
+        on_outbox: OutboxHandoff,
+        *,
+        publish_events: bool = False,
     ) -> None:
+        """`publish_events`: events also go to the outbox for the event bus (aws profile)."""
         self.engine = engine
         self.blobs = blobs
         self.settings = settings
         self.notifier = notifier
+        self.eta = eta.EtaModel()
         self._on_outbox = on_outbox
+        self._publish_events = publish_events
 
     # ------------------------------------------------------------------ transactions
 
     @asynccontextmanager
-    async def _job_tx(self, job_id: str, tenant_id: str | None = None) -> AsyncIterator[JobTx]:
-        async with self.engine.begin() as conn:
-            tx = await JobTx.lock(conn, job_id, time.time(), tenant_id=tenant_id)
-            if tx is None:
-                raise NotFound(f"job {job_id} not found", field="job_id")
-            yield tx
-            await tx.flush()
-        self._committed(tx)
+    async def _scope(self) -> AsyncIterator[_Scope]:
+        """A write transaction; the JobTx put in `scope.tx` is flushed before it commits."""
+        async with writing(self.engine) as conn:
+            scope = _Scope(conn, time.time())
+            yield scope
+            if scope.tx is not None:
+                await scope.tx.flush()
+        if scope.tx is not None:
+            if scope.tx.events:
+                self.notifier.notify(scope.tx.job["id"])
+            if scope.tx.outbox_rows:
+                self._on_outbox(scope.tx.outbox_rows)
 
-    def _committed(self, tx: JobTx) -> None:
-        if tx.events:
-            self.notifier.notify(tx.job["id"])
-        if tx.enqueued or tx.events:
-            self._on_outbox()
+    async def _job(self, scope: _Scope, job_id: str, principal: Principal | None = None) -> JobTx:
+        tx = await JobTx.for_job(
+            scope.conn,
+            job_id,
+            scope.now,
+            publish_events=self._publish_events,
+            tenant_id=principal.tenant_id if principal else None,
+        )
+        if tx is None or (principal is not None and tx.job["project_id"] != principal.project_id):
+            raise NotFound(f"job {job_id} not found", field="job_id")
+        scope.tx = tx
+        return tx
 
     # ------------------------------------------------------------------ client calls
 
@@ -123,68 +147,60 @@ class Orchestrator:
         key = request.idempotency_key
         if len(key) > 200:
             raise InvalidArgument("longer than 200 characters", field="idempotency_key")
-        if key:
-            existing = await self._job_by_idempotency_key(principal, key)
-            if existing is not None:
-                return orchestrator_pb2.CreateJobResponse(job=await self.get_job(principal, existing), created=False)
+        if key and (existing := await self._job_by_idempotency_key(principal, key)) is not None:
+            return orchestrator_pb2.CreateJobResponse(
+                job=await self.get_job(principal, existing), created=False
+            )
         resolved, pipeline, gates = resolve_input(request.input)
         check_safety(resolved, self.settings.blocked_terms)
         if resolved.asset_id:
             await library.require_asset(self.engine, principal, resolved.asset_id)
         await self._check_quota(principal)
-        job_id = new_id("job")
         try:
-            async with self.engine.begin() as conn:
-                tx = await self._insert_job(conn, principal, job_id, resolved, pipeline, gates, key)
-                await tx.flush()
+            async with self._scope() as scope:
+                tx, step_rows = await self._new_job(scope, principal, resolved, pipeline, gates, key)
         except IntegrityError:
-            if not key:
-                raise
-            existing = await self._job_by_idempotency_key(principal, key)
+            existing = await self._job_by_idempotency_key(principal, key) if key else None
             if existing is None:
                 raise
-            return orchestrator_pb2.CreateJobResponse(job=await self.get_job(principal, existing), created=False)
-        self._committed(tx)
-        return orchestrator_pb2.CreateJobResponse(job=await self.get_job(principal, job_id), created=True)
+            return orchestrator_pb2.CreateJobResponse(
+                job=await self.get_job(principal, existing), created=False
+            )
+        return orchestrator_pb2.CreateJobResponse(job=self._created_job(tx, step_rows), created=True)
 
     async def _job_by_idempotency_key(self, principal: Principal, key: str) -> str | None:
         async with reading(self.engine) as conn:
-            return (
-                await conn.execute(
-                    select(jobs.c.id).where(jobs.c.tenant_id == principal.tenant_id, jobs.c.idempotency_key == key)
-                )
-            ).scalar()
+            query = select(jobs.c.id).where(
+                jobs.c.tenant_id == principal.tenant_id, jobs.c.idempotency_key == key
+            )
+            return (await conn.execute(query)).scalar()
 
     async def _check_quota(self, principal: Principal) -> None:
-        now = time.time()
         mine = jobs.c.tenant_id == principal.tenant_id
+        query = select(
+            func.count().filter(jobs.c.state.not_in(JOB_TERMINAL)),
+            func.count().filter(jobs.c.created_at >= time.time() - 86400),
+        ).where(mine)
         async with reading(self.engine) as conn:
-            active, today = (
-                await conn.execute(
-                    select(
-                        func.count().filter(jobs.c.state.not_in(JOB_TERMINAL)),
-                        func.count().filter(jobs.c.created_at >= now - 86400),
-                    ).where(mine)
-                )
-            ).one()
+            active, today = (await conn.execute(query)).one()
         if active >= self.settings.max_active_jobs_per_tenant:
-            raise ResourceExhausted(f"{active} jobs are active; the limit is {self.settings.max_active_jobs_per_tenant}")
+            limit = self.settings.max_active_jobs_per_tenant
+            raise ResourceExhausted(f"{active} jobs are active; the limit is {limit}")
         if today >= self.settings.max_jobs_per_tenant_per_day:
             raise ResourceExhausted(f"daily job limit of {self.settings.max_jobs_per_tenant_per_day} reached")
 
-    async def _insert_job(
+    async def _new_job(
         self,
-        conn: AsyncConnection,
+        scope: _Scope,
         principal: Principal,
-        job_id: str,
         job_input: job_pb2.JobInput,
         pipeline: Pipeline,
         gates: list[str],
         idempotency_key: str,
-    ) -> JobTx:
-        now = time.time()
-        row = {
-            "id": job_id,
+    ) -> tuple[JobTx, list[Dict]]:
+        now = scope.now
+        job = {
+            "id": new_id("job"),
             "tenant_id": principal.tenant_id,
             "project_id": principal.project_id,
             "pipeline": pipeline.name,
@@ -195,57 +211,73 @@ class Orchestrator:
             "event_seq": 0,
             "created_at": now,
             "updated_at": now,
+            "started_at": None,
+            "finished_at": None,
+            "error_code": None,
+            "error_message": None,
             "cost_usd": 0.0,
             "asset_id": job_input.asset_id or new_id("ast"),
+            "asset_version": None,
         }
-        await conn.execute(insert(jobs).values(**row))
         step_rows = [
-            {
-                "id": new_id("stp"),
-                "job_id": job_id,
-                "tenant_id": principal.tenant_id,
-                "name": spec.name,
-                "ordinal": i,
-                "state": PENDING,
-                "depends_on": json.dumps(list(spec.depends_on)),
-                "generation": 0,
-                "attempt": 0,
-                "max_attempts": self.settings.retry_policy(spec.name).max_attempts,
-                "seed": job_input.seed,
-                "review_gate": spec.name in gates,
-                "cost_usd": 0.0,
-                "progress": 0.0,
-                "cancel_requested": False,
-                "cache_hit": False,
-            }
+            _new_step(job, spec.name, i, spec.depends_on, job_input, spec.name in gates, self.settings)
             for i, spec in enumerate(pipeline.steps)
         ]
-        await conn.execute(insert(steps), step_rows)
-        tx = JobTx(conn, (await conn.execute(select(jobs).where(jobs.c.id == job_id))).one(), now)
+        tx = JobTx(scope.conn, job, now, publish_events=self._publish_events, new=True)
+        scope.tx = tx
+        tx.add_steps(step_rows)
         await self._advance(tx, step_rows, [])
-        return tx
+        return tx, step_rows
+
+    def _created_job(self, tx: JobTx, step_rows: list[Dict]) -> job_pb2.Job:
+        """The response to CreateJob, from what was just written (no read back)."""
+        queue = {
+            e.step_id: job_pb2.QueueInfo(position=e.queued.position, eta_seconds=e.queued.eta_seconds)
+            for e in tx.events
+            if e.WhichOneof("kind") == "queued"
+        }
+        return convert.job(
+            tx.job, step_rows, [], queue=queue, eta_seconds=self.eta.remaining(step_rows, queue)
+        )
 
     async def get_job(self, principal: Principal, job_id: str) -> job_pb2.Job:
         _require_id("job", job_id, "job_id")
         async with reading(self.engine) as conn:
-            row = (await conn.execute(self._owned_jobs(principal).where(jobs.c.id == job_id))).first()
+            row = (
+                (await conn.execute(self._owned_jobs(principal).where(jobs.c.id == job_id)))
+                .mappings()
+                .first()
+            )
             if row is None:
                 raise NotFound(f"job {job_id} not found", field="job_id")
             step_rows = await _steps_of(conn, [job_id])
             art_rows = await _artifacts_of(conn, [job_id])
             transitions = (
-                await conn.execute(
-                    select(job_transitions).where(job_transitions.c.job_id == job_id).order_by(job_transitions.c.id)
+                (
+                    await conn.execute(
+                        select(job_transitions)
+                        .where(job_transitions.c.job_id == job_id)
+                        .order_by(job_transitions.c.id)
+                    )
                 )
-            ).mappings().all()
-            queue, job_eta = await eta.estimate(conn, step_rows)
+                .mappings()
+                .all()
+            )
+            queue = await self.eta.queue_info(conn, step_rows)
         return convert.job(
-            row._mapping, step_rows, art_rows, queue=queue, transitions=transitions, eta_seconds=job_eta
+            row,
+            step_rows,
+            art_rows,
+            queue=queue,
+            transitions=transitions,
+            eta_seconds=self.eta.remaining(step_rows, queue),
         )
 
     @staticmethod
     def _owned_jobs(principal: Principal) -> Any:
-        return select(jobs).where(jobs.c.tenant_id == principal.tenant_id, jobs.c.project_id == principal.project_id)
+        return select(jobs).where(
+            jobs.c.tenant_id == principal.tenant_id, jobs.c.project_id == principal.project_id
+        )
 
     async def list_jobs(
         self, principal: Principal, request: orchestrator_pb2.ListJobsRequest
@@ -253,7 +285,7 @@ class Orchestrator:
         size = min(request.page_size or 20, MAX_PAGE)
         query = self._owned_jobs(principal).order_by(jobs.c.id.desc()).limit(size + 1)
         if request.page_token:
-            query = query.where(jobs.c.id < _decode_token(request.page_token, "job"))
+            query = query.where(jobs.c.id < decode_token(request.page_token, "job"))
         if request.states:
             names = []
             for i, state in enumerate(request.states):
@@ -284,32 +316,36 @@ class Orchestrator:
                 )
                 for r in page
             ],
-            next_page_token=_encode_token(page[-1]["id"]) if more else "",
+            next_page_token=encode_token(page[-1]["id"]) if more else "",
         )
 
     async def cancel_job(self, principal: Principal, job_id: str) -> job_pb2.Job:
         _require_id("job", job_id, "job_id")
-        async with self._job_tx(job_id, principal.tenant_id) as tx:
-            self._check_project(tx, principal)
+        async with self._scope() as scope:
+            tx = await self._job(scope, job_id, principal)
             if tx.state in JOB_TERMINAL:
                 raise FailedPrecondition(f"job {job_id} already {tx.state}", field="job_id")
             for step in await _steps_of(tx.conn, [job_id]):
                 if step["state"] not in STEP_DONE:
-                    await tx.set_step(step, CANCELLED, cancel_requested=True, finished_at=tx.now)
+                    tx.set_step(step, CANCELLED, cancel_requested=True, finished_at=tx.now)
             tx.set_job(CANCELLED, finished_at=tx.now)
-            tx.emit(finished=events_pb2.JobFinished(state=job_pb2.JOB_STATE_CANCELLED, cost_usd=tx.job["cost_usd"]))
+            tx.emit(
+                finished=events_pb2.JobFinished(
+                    state=job_pb2.JOB_STATE_CANCELLED, cost_usd=tx.job["cost_usd"]
+                )
+            )
         return await self.get_job(principal, job_id)
 
     async def retry_job(self, principal: Principal, job_id: str) -> job_pb2.Job:
         _require_id("job", job_id, "job_id")
-        async with self._job_tx(job_id, principal.tenant_id) as tx:
-            self._check_project(tx, principal)
+        async with self._scope() as scope:
+            tx = await self._job(scope, job_id, principal)
             if tx.state not in (FAILED, CANCELLED):
                 raise FailedPrecondition(f"only failed or cancelled jobs can be retried; job is {tx.state}")
             step_rows = await _steps_of(tx.conn, [job_id])
             for step in step_rows:
                 if step["state"] in (FAILED, CANCELLED):
-                    await tx.set_step(
+                    tx.set_step(
                         step,
                         PENDING,
                         generation=step["generation"] + 1,
@@ -328,41 +364,38 @@ class Orchestrator:
         self, principal: Principal, request: orchestrator_pb2.ReviewStepRequest
     ) -> job_pb2.Job:
         _require_id("job", request.job_id, "job_id")
-        if request.decision not in (orchestrator_pb2.REVIEW_DECISION_APPROVE, orchestrator_pb2.REVIEW_DECISION_REJECT):
+        decisions = (orchestrator_pb2.REVIEW_DECISION_APPROVE, orchestrator_pb2.REVIEW_DECISION_REJECT)
+        if request.decision not in decisions:
             raise InvalidArgument("decision must be APPROVE or REJECT", field="decision")
         if len(request.notes) > 4096:
             raise InvalidArgument("longer than 4096 bytes", field="notes")
-        async with self._job_tx(request.job_id, principal.tenant_id) as tx:
-            self._check_project(tx, principal)
+        async with self._scope() as scope:
+            tx = await self._job(scope, request.job_id, principal)
             step_rows = await _steps_of(tx.conn, [request.job_id])
             step = next((s for s in step_rows if request.step in (s["name"], s["id"])), None)
             if step is None:
                 raise NotFound(f"no step {request.step!r} in job {request.job_id}", field="step")
             if step["state"] != AWAITING_REVIEW:
-                raise FailedPrecondition(f"step {step['name']} is {step['state']}, not awaiting review", field="step")
+                raise FailedPrecondition(
+                    f"step {step['name']} is {step['state']}, not awaiting review", field="step"
+                )
             if request.decision == orchestrator_pb2.REVIEW_DECISION_APPROVE:
-                await tx.set_step(step, SUCCEEDED, review_notes=request.notes)
-                await self._advance(tx, step_rows, await _artifacts_of(tx.conn, [request.job_id]))
+                tx.set_step(step, SUCCEEDED, review_notes=request.notes)
             else:
                 generation = step["generation"] + 1
-                await tx.set_step(
+                tx.set_step(
                     step,
                     PENDING,
                     generation=generation,
                     attempt=0,
-                    seed=_reseed(step["seed"], generation),
+                    seed=dag.reseed(step["seed"], generation),
                     review_notes=request.notes,
                     progress=0.0,
                     finished_at=None,
                     cache_hit=False,
                 )
-                await self._advance(tx, step_rows, await _artifacts_of(tx.conn, [request.job_id]))
+            await self._advance(tx, step_rows, await _artifacts_of(tx.conn, [request.job_id]))
         return await self.get_job(principal, request.job_id)
-
-    @staticmethod
-    def _check_project(tx: JobTx, principal: Principal) -> None:
-        if tx.job["project_id"] != principal.project_id:
-            raise NotFound(f"job {tx.job['id']} not found", field="job_id")
 
     async def watch_job(
         self, principal: Principal, job_id: str, after_sequence: int = 0
@@ -387,9 +420,8 @@ class Orchestrator:
                     ).all()
                     state = (await conn.execute(select(jobs.c.state).where(jobs.c.id == job_id))).scalar()
                 for row in rows:
-                    event = events_pb2.JobEvent.FromString(row.payload)
                     last = row.seq
-                    yield event
+                    yield events_pb2.JobEvent.FromString(row.payload)
                 if not rows:
                     if state in JOB_TERMINAL:
                         return
@@ -397,26 +429,37 @@ class Orchestrator:
 
     # ------------------------------------------------------------------ worker calls
 
-    async def start_step(self, request: orchestrator_pb2.StartStepRequest) -> orchestrator_pb2.StartStepResponse:
+    async def start_step(
+        self, request: orchestrator_pb2.StartStepRequest
+    ) -> orchestrator_pb2.StartStepResponse:
         skip = orchestrator_pb2.START_DIRECTIVE_SKIP
-        job_id = await self._job_of_step(request.step_id)
-        if job_id is None:
-            return orchestrator_pb2.StartStepResponse(directive=skip, reason="unknown step")
-        async with self._job_tx(job_id) as tx:
-            step = await _step_for_update(tx.conn, request.step_id)
+        if not is_valid_id("stp", request.step_id):
+            return orchestrator_pb2.StartStepResponse(directive=skip, reason="malformed step id")
+        async with self._scope() as scope:
+            found = await JobTx.for_step(
+                scope.conn, request.step_id, scope.now, publish_events=self._publish_events
+            )
+            if found is None:
+                return orchestrator_pb2.StartStepResponse(directive=skip, reason="unknown step")
+            tx, step = found
             if request.generation != step["generation"]:
                 return orchestrator_pb2.StartStepResponse(directive=skip, reason="superseded generation")
             if tx.state in JOB_TERMINAL or step["state"] not in (QUEUED, RUNNING):
                 return orchestrator_pb2.StartStepResponse(directive=skip, reason=f"step is {step['state']}")
-            lost = await self._supersede_running_attempts(tx, step)
+            scope.tx = tx
+            if step["state"] == RUNNING:  # redelivered: the attempt in progress belongs to a dead worker
+                await tx.conn.execute(
+                    update(step_attempts)
+                    .where(step_attempts.c.step_id == step["id"], step_attempts.c.state == RUNNING)
+                    .values(state=dag.SUPERSEDED, finished_at=tx.now)
+                )
             if step["attempt"] >= step["max_attempts"]:
-                message = f"the step's worker stopped {lost or step['attempt']} times without finishing"
+                message = f"the step's worker stopped {step['attempt']} times without finishing"
                 await self._fail_job(tx, step, WORKER_LOST, message)
                 return orchestrator_pb2.StartStepResponse(
                     directive=orchestrator_pb2.START_DIRECTIVE_DEAD_LETTER, reason=message
                 )
-            attempt_id = new_id("att")
-            number = step["attempt"] + 1
+            attempt_id, number = new_id("att"), step["attempt"] + 1
             await tx.conn.execute(
                 insert(step_attempts).values(
                     id=attempt_id,
@@ -429,62 +472,60 @@ class Orchestrator:
                     started_at=tx.now,
                 )
             )
-            await tx.set_step(step, RUNNING, attempt=number, started_at=step["started_at"] or tx.now)
+            tx.set_step(step, RUNNING, attempt=number, started_at=step["started_at"] or tx.now)
             if tx.state == QUEUED:
-                tx.set_job(RUNNING)
+                tx.set_job(RUNNING, started_at=tx.job["started_at"] or tx.now)
             tx.emit(step, started=events_pb2.StepStarted(attempt=number, worker_id=request.worker_id))
         return orchestrator_pb2.StartStepResponse(
             directive=orchestrator_pb2.START_DIRECTIVE_RUN, attempt_id=attempt_id, attempt=number
         )
 
-    async def _supersede_running_attempts(self, tx: JobTx, step: Dict) -> int:
-        """Attempts still 'running' when a step is delivered again belong to dead workers."""
-        result = await tx.conn.execute(
-            update(step_attempts)
-            .where(step_attempts.c.step_id == step["id"], step_attempts.c.state == RUNNING)
-            .values(state="superseded", finished_at=tx.now)
-        )
-        return int(result.rowcount or 0)
+    async def _for_attempt(self, scope: _Scope, attempt_id: str) -> tuple[JobTx, Dict, Dict] | None:
+        if not is_valid_id("att", attempt_id):
+            raise InvalidArgument(f"malformed attempt id {attempt_id!r}", field="attempt_id")
+        return await JobTx.for_attempt(scope.conn, attempt_id, scope.now, publish_events=self._publish_events)
 
     async def report_progress(
         self, request: orchestrator_pb2.ReportProgressRequest
     ) -> orchestrator_pb2.ReportProgressResponse:
-        found = await self._attempt(request.attempt_id)
-        if found is None:
-            return orchestrator_pb2.ReportProgressResponse(cancel_requested=True)
-        attempt, job_id = found
-        async with self._job_tx(job_id) as tx:
-            step = await _step_for_update(tx.conn, attempt["step_id"])
-            if not _attempt_is_live(tx, step, attempt):
+        async with self._scope() as scope:
+            found = await self._for_attempt(scope, request.attempt_id)
+            if found is None or not dag.attempt_is_live(found[0].state, found[1], found[2]):
                 return orchestrator_pb2.ReportProgressResponse(cancel_requested=True)
+            tx, step, _ = found
+            scope.tx = tx
             fraction = min(max(float(request.fraction), 0.0), 1.0)
-            await tx.set_step(step, progress=fraction, progress_message=request.message[:500], progress_at=tx.now)
-            tx.emit(step, progress=events_pb2.StepProgress(fraction=fraction, message=request.message[:500]))
+            message = request.message[:500]
+            tx.set_step(step, progress=fraction, progress_message=message, progress_at=tx.now)
+            tx.emit(step, progress=events_pb2.StepProgress(fraction=fraction, message=message))
             if request.HasField("preview"):
-                await tx.set_step(step, preview_key=request.preview.blob_key)
+                tx.set_step(step, preview_key=request.preview.blob_key)
                 tx.emit(step, preview=events_pb2.StepPreview(preview=request.preview))
         return orchestrator_pb2.ReportProgressResponse(cancel_requested=False)
 
     async def complete_step(
         self, request: orchestrator_pb2.CompleteStepRequest
     ) -> orchestrator_pb2.CompleteStepResponse:
-        found = await self._attempt(request.attempt_id)
-        if found is None:
-            raise NotFound(f"attempt {request.attempt_id} not found", field="attempt_id")
-        attempt, job_id = found
-        async with self._job_tx(job_id) as tx:
-            step = await _step_for_update(tx.conn, attempt["step_id"])
-            if not _attempt_may_complete(tx, step, attempt):
+        async with self._scope() as scope:
+            found = await self._for_attempt(scope, request.attempt_id)
+            if found is None:
+                raise NotFound(f"attempt {request.attempt_id} not found", field="attempt_id")
+            tx, step, attempt = found
+            if not dag.attempt_may_complete(tx.state, step, attempt):
                 return orchestrator_pb2.CompleteStepResponse(accepted=False)
+            scope.tx = tx
             await self._record_result(tx, step, attempt, request)
+            step_rows = [
+                step if s["id"] == step["id"] else s for s in await _steps_of(tx.conn, [tx.job["id"]])
+            ]
             if step["review_gate"]:
-                await tx.set_step(step, AWAITING_REVIEW)
+                tx.set_step(step, AWAITING_REVIEW)
                 tx.emit(step, review_needed=events_pb2.ReviewNeeded(outputs=request.outputs))
-                if not any(s["state"] in (QUEUED, RUNNING) for s in await _steps_of(tx.conn, [job_id])):
+                if not any(s["state"] in (QUEUED, RUNNING) for s in step_rows):
                     tx.set_job(AWAITING_REVIEW)
             else:
-                await tx.set_step(step, SUCCEEDED)
-                await self._advance(tx, await _steps_of(tx.conn, [job_id]), await _artifacts_of(tx.conn, [job_id]))
+                tx.set_step(step, SUCCEEDED)
+                await self._advance(tx, step_rows, await _artifacts_of(tx.conn, [tx.job["id"]]))
         return orchestrator_pb2.CompleteStepResponse(accepted=True)
 
     async def _record_result(
@@ -499,22 +540,19 @@ class Orchestrator:
             .values(state=SUCCEEDED, finished_at=tx.now)
         )
         if request.outputs:
-            await tx.conn.execute(
-                insert(artifacts),
-                [
-                    {
-                        **convert.artifact_dict(a),
-                        "preview_key": a.preview_key or None,
-                        "tenant_id": tx.job["tenant_id"],
-                        "job_id": tx.job["id"],
-                        "step_id": step["id"],
-                        "generation": step["generation"],
-                        "created_at": tx.now,
-                    }
-                    for a in request.outputs
-                ],
-            )
-        await tx.set_step(
+            common = {
+                "tenant_id": tx.job["tenant_id"],
+                "job_id": tx.job["id"],
+                "step_id": step["id"],
+                "generation": step["generation"],
+                "created_at": tx.now,
+            }
+            rows = [
+                {**convert.artifact_dict(a), "preview_key": a.preview_key or None, **common}
+                for a in request.outputs
+            ]
+            await tx.conn.execute(insert(artifacts), rows)
+        tx.set_step(
             step,
             finished_at=tx.now,
             duration_s=duration,
@@ -528,6 +566,7 @@ class Orchestrator:
             preview_key=request.preview.blob_key or step["preview_key"],
         )
         tx.set_job(cost_usd=tx.job["cost_usd"] + cost)
+        tx.emit(step, progress=events_pb2.StepProgress(fraction=1.0, message="done"))
         if request.preview.blob_key:
             tx.emit(step, preview=events_pb2.StepPreview(preview=request.preview))
         tx.emit(
@@ -540,103 +579,92 @@ class Orchestrator:
             await eta.record_duration(tx.conn, step["name"], duration, tx.now)
 
     async def fail_step(self, request: orchestrator_pb2.FailStepRequest) -> orchestrator_pb2.FailStepResponse:
-        discard = orchestrator_pb2.FailStepResponse(action=orchestrator_pb2.FAIL_ACTION_DISCARD)
-        found = await self._attempt(request.attempt_id)
-        if found is None:
-            return discard
-        attempt, job_id = found
         code = request.error.code[:60] or "INTERNAL"
         message = request.error.message[:2000]
-        async with self._job_tx(job_id) as tx:
-            step = await _step_for_update(tx.conn, attempt["step_id"])
-            if not _attempt_is_live(tx, step, attempt):
-                return discard
+        async with self._scope() as scope:
+            found = await self._for_attempt(scope, request.attempt_id)
+            if found is None or not dag.attempt_is_live(found[0].state, found[1], found[2]):
+                return orchestrator_pb2.FailStepResponse(action=orchestrator_pb2.FAIL_ACTION_DISCARD)
+            tx, step, attempt = found
+            scope.tx = tx
             await tx.conn.execute(
                 update(step_attempts)
                 .where(step_attempts.c.id == attempt["id"])
                 .values(state=FAILED, finished_at=tx.now, error_code=code, error_message=message)
             )
             if request.retryable and step["attempt"] < step["max_attempts"]:
-                delay = _backoff(self.settings.retry_policy(step["name"]), step["attempt"])
-                await tx.set_step(step, QUEUED, queued_at=tx.now, error_code=code, error_message=message)
+                delay = dag.backoff(self.settings.retry_policy(step["name"]), step["attempt"])
+                tx.set_step(step, QUEUED, queued_at=tx.now, error_code=code, error_message=message)
+                error = job_pb2.Error(code=code, message=message)
                 tx.emit(
                     step,
                     retrying=events_pb2.StepRetrying(
-                        attempt=step["attempt"], delay_seconds=delay, error=job_pb2.Error(code=code, message=message)
+                        attempt=step["attempt"], delay_seconds=delay, error=error
                     ),
                 )
-                return orchestrator_pb2.FailStepResponse(action=orchestrator_pb2.FAIL_ACTION_RETRY, delay_seconds=delay)
+                return orchestrator_pb2.FailStepResponse(
+                    action=orchestrator_pb2.FAIL_ACTION_RETRY, delay_seconds=delay
+                )
             await self._fail_job(tx, step, code, message)
         return orchestrator_pb2.FailStepResponse(action=orchestrator_pb2.FAIL_ACTION_DEAD_LETTER)
 
     async def abandon_step(self, request: orchestrator_pb2.AbandonStepRequest) -> None:
         """A worker released the step (shutdown): it does not count as an attempt."""
-        found = await self._attempt(request.attempt_id)
-        if found is None:
-            return
-        attempt, job_id = found
-        async with self._job_tx(job_id) as tx:
-            step = await _step_for_update(tx.conn, attempt["step_id"])
-            if not _attempt_is_live(tx, step, attempt):
+        async with self._scope() as scope:
+            found = await self._for_attempt(scope, request.attempt_id)
+            if found is None or not dag.attempt_is_live(found[0].state, found[1], found[2]):
                 return
+            tx, step, attempt = found
+            scope.tx = tx
             await tx.conn.execute(
                 update(step_attempts)
                 .where(step_attempts.c.id == attempt["id"])
                 .values(state="abandoned", finished_at=tx.now, error_message=request.reason[:200])
             )
-            await tx.set_step(step, QUEUED, attempt=step["attempt"] - 1, queued_at=tx.now)
+            tx.set_step(step, QUEUED, attempt=step["attempt"] - 1, queued_at=tx.now)
 
     async def _fail_job(self, tx: JobTx, step: Dict, code: str, message: str) -> None:
-        await tx.set_step(step, FAILED, finished_at=tx.now, error_code=code, error_message=message)
+        tx.set_step(step, FAILED, finished_at=tx.now, error_code=code, error_message=message)
         for other in await _steps_of(tx.conn, [tx.job["id"]]):
             if other["id"] != step["id"] and other["state"] not in STEP_DONE:
-                await tx.set_step(other, CANCELLED, cancel_requested=True)
+                tx.set_step(other, CANCELLED, cancel_requested=True)
         tx.set_job(FAILED, finished_at=tx.now, error_code=code, error_message=message)
         error = job_pb2.Error(code=code, message=f"{step['name']}: {message}")
         tx.emit(step, failed=events_pb2.JobFailed(error=error))
         tx.emit(finished=events_pb2.JobFinished(state=job_pb2.JOB_STATE_FAILED, cost_usd=tx.job["cost_usd"]))
 
-    async def _job_of_step(self, step_id: str) -> str | None:
-        if not is_valid_id("stp", step_id):
-            return None
-        async with reading(self.engine) as conn:
-            return (await conn.execute(select(steps.c.job_id).where(steps.c.id == step_id))).scalar()
-
-    async def _attempt(self, attempt_id: str) -> tuple[Dict, str] | None:
-        if not is_valid_id("att", attempt_id):
-            raise InvalidArgument(f"malformed attempt id {attempt_id!r}", field="attempt_id")
-        async with reading(self.engine) as conn:
-            row = (
-                await conn.execute(
-                    select(step_attempts, steps.c.job_id)
-                    .join(steps, steps.c.id == step_attempts.c.step_id)
-                    .where(step_attempts.c.id == attempt_id)
-                )
-            ).first()
-        return None if row is None else (dict(row._mapping), row.job_id)
-
     # ------------------------------------------------------------------ the DAG
 
-    async def _advance(self, tx: JobTx, step_rows: list[Dict], art_rows: list[Dict]) -> None:
+    async def _advance(self, tx: JobTx, step_rows: list[Dict], art_rows: Sequence[Dict]) -> None:
         """Queue every pending step whose parents succeeded; finish the job when all did."""
         by_name = {s["name"]: s for s in step_rows}
         pipeline = PIPELINES[tx.job["pipeline"]]
         job_input = job_pb2.JobInput.FromString(tx.job["input"])
         for step in step_rows:
-            if step["state"] != PENDING:
+            if step["state"] != PENDING or any(
+                by_name[p]["state"] != SUCCEEDED for p in json.loads(step["depends_on"])
+            ):
                 continue
-            if all(by_name[p]["state"] == SUCCEEDED for p in json.loads(step["depends_on"])):
-                await tx.set_step(step, QUEUED, queued_at=tx.now)
-                tx.enqueue(_task(tx, step, job_input, pipeline, by_name, art_rows), priority=tx.job["priority"])
-                position = await eta.queue_position(tx.conn, step)
-                tx.emit(step, queued=events_pb2.StepQueued(position=position, eta_seconds=await eta.step_eta(tx.conn, step, position)))
+            tx.set_step(step, QUEUED, queued_at=tx.now)
+            tx.enqueue(
+                dag.step_task(tx.job, step, job_input, pipeline, by_name, art_rows, tx.now),
+                tx.job["priority"],
+            )
+            position = await eta.queue_position(tx.conn, step)
+            eta_s = await self.eta.step_eta(tx.conn, step["name"], position)
+            tx.emit(step, queued=events_pb2.StepQueued(position=position, eta_seconds=eta_s))
         if all(s["state"] == SUCCEEDED for s in step_rows):
             await self._finish_job(tx, step_rows, art_rows, pipeline, job_input)
         elif tx.state == AWAITING_REVIEW and not any(s["state"] == AWAITING_REVIEW for s in step_rows):
             tx.set_job(RUNNING if any(s["state"] == RUNNING for s in step_rows) else QUEUED)
 
     async def _finish_job(
-        self, tx: JobTx, step_rows: list[Dict], art_rows: list[Dict], pipeline: Pipeline, job_input: job_pb2.JobInput
+        self,
+        tx: JobTx,
+        step_rows: list[Dict],
+        art_rows: Sequence[Dict],
+        pipeline: Pipeline,
+        job_input: job_pb2.JobInput,
     ) -> None:
         version, files = await library.publish_version(
             tx.conn, self.blobs, tx.job, job_input, step_rows, art_rows, pipeline, tx.now
@@ -653,84 +681,58 @@ class Orchestrator:
         )
 
 
-def _task(
-    tx: JobTx,
-    step: Dict,
+def _new_step(
+    job: Dict,
+    name: str,
+    ordinal: int,
+    depends_on: Sequence[str],
     job_input: job_pb2.JobInput,
-    pipeline: Pipeline,
-    by_name: dict[str, Dict],
-    art_rows: list[Dict],
-) -> step_pb2.StepTask:
-    """The queue message: the step, the job input and the outputs of its ancestors (nearest wins)."""
-    inputs: dict[str, job_pb2.Artifact] = {}
-    for ancestor in pipeline.ancestors(step["name"]):
-        parent = by_name[ancestor]
-        for art in art_rows:
-            if art["step_id"] == parent["id"] and art["generation"] == parent["generation"]:
-                inputs.setdefault(art["name"], convert.artifact(art))
-    task = step_pb2.StepTask(
-        job_id=tx.job["id"],
-        step_id=step["id"],
-        step_name=step["name"],
-        generation=step["generation"],
-        tenant_id=tx.job["tenant_id"],
-        project_id=tx.job["project_id"],
-        job_input=job_input,
-        seed=step["seed"],
-        inputs=list(inputs.values()),
-        priority=tx.job["priority"],
-        enqueued_at=timestamp(tx.now),
-    )
-    if step["name"] in job_input.step_options:
-        task.params.CopyFrom(job_input.step_options[step["name"]])
-    return task
-
-
-def _attempt_is_live(tx: JobTx, step: Dict, attempt: Dict) -> bool:
-    return (
-        tx.state not in JOB_TERMINAL
-        and step["state"] == RUNNING
-        and attempt["state"] == RUNNING
-        and attempt["generation"] == step["generation"]
-    )
-
-
-def _attempt_may_complete(tx: JobTx, step: Dict, attempt: Dict) -> bool:
-    """A superseded attempt of the current generation may still deliver: results are deterministic."""
-    return (
-        tx.state not in JOB_TERMINAL
-        and step["state"] == RUNNING
-        and attempt["state"] in (RUNNING, "superseded")
-        and attempt["generation"] == step["generation"]
-    )
-
-
-def _backoff(policy: Any, attempt: int) -> float:
-    """Exponential backoff with 'equal jitter': half fixed, half random."""
-    ceiling = min(policy.max_delay_s, policy.base_delay_s * 2 ** max(0, attempt - 1))
-    return ceiling / 2 + random.uniform(0, ceiling / 2)
-
-
-def _reseed(seed: int, generation: int) -> int:
-    return (seed * 1_103_515_245 + 12_345 + generation * 2_654_435_761) % (2**31 - 1)
+    gated: bool,
+    settings: Settings,
+) -> Dict:
+    return {
+        "id": new_id("stp"),
+        "job_id": job["id"],
+        "tenant_id": job["tenant_id"],
+        "name": name,
+        "ordinal": ordinal,
+        "state": PENDING,
+        "depends_on": json.dumps(list(depends_on)),
+        "generation": 0,
+        "attempt": 0,
+        "max_attempts": settings.retry_policy(name).max_attempts,
+        "seed": job_input.seed,
+        "pool": None,
+        "review_gate": gated,
+        "review_notes": None,
+        "backend": None,
+        "backend_version": None,
+        "queued_at": None,
+        "started_at": None,
+        "finished_at": None,
+        "duration_s": None,
+        "cost_usd": 0.0,
+        "progress": 0.0,
+        "progress_message": None,
+        "progress_at": None,
+        "cancel_requested": False,
+        "cache_hit": False,
+        "notes": None,
+        "preview_key": None,
+        "error_code": None,
+        "error_message": None,
+    }
 
 
 async def _steps_of(conn: AsyncConnection, job_ids: list[str]) -> list[Dict]:
     if not job_ids:
         return []
-    rows = await conn.execute(select(steps).where(steps.c.job_id.in_(job_ids)).order_by(steps.c.job_id, steps.c.ordinal))
-    return [dict(r) for r in rows.mappings()]
+    query = select(steps).where(steps.c.job_id.in_(job_ids)).order_by(steps.c.job_id, steps.c.ordinal)
+    return [dict(r) for r in (await conn.execute(query)).mappings()]
 
 
 async def _artifacts_of(conn: AsyncConnection, job_ids: list[str]) -> list[Dict]:
     if not job_ids:
         return []
-    rows = await conn.execute(select(artifacts).where(artifacts.c.job_id.in_(job_ids)).order_by(artifacts.c.id))
-    return [dict(r) for r in rows.mappings()]
-
-
-async def _step_for_update(conn: AsyncConnection, step_id: str) -> Dict:
-    return dict((await conn.execute(select(steps).where(steps.c.id == step_id))).mappings().one())
-
-
-__all__ = ["Orchestrator", "Principal", "and_", "loads_list", "or_"]
+    query = select(artifacts).where(artifacts.c.job_id.in_(job_ids)).order_by(artifacts.c.id)
+    return [dict(r) for r in (await conn.execute(query)).mappings()]

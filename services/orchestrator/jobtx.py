@@ -3,23 +3,28 @@
 A state change, the events announcing it, its transition records and the commands to
 enqueue the next steps are written together (the transactional outbox): either all of them
 commit or none does, so a crash at any point loses nothing and invents nothing.
+
+Changes are collected in memory and written by `flush()`: one statement per changed row
+or table, which matters on the hot path (every step start, progress report and result).
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from typing import Any
 
 from google.protobuf.timestamp_pb2 import Timestamp
-from sqlalchemy import insert, select, update
-from sqlalchemy.engine import Row
+from sqlalchemy import Select, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from assetcore.db.schema import job_events, job_transitions, jobs, outbox, steps
+from assetcore.db.schema import job_events, job_transitions, jobs, outbox, step_attempts, steps
 from assetcore.proto.v1 import events_pb2, step_pb2
 
+Dict = dict[str, Any]
 # Progress events are frequent: they go to the job's event log (WatchJob) but not to the bus.
 BUS_EXCLUDED_EVENTS = frozenset({"progress"})
+_PREFIXES = {"j": jobs, "s": steps, "a": step_attempts}
 
 
 def timestamp(at: float) -> Timestamp:
@@ -28,33 +33,106 @@ def timestamp(at: float) -> Timestamp:
     return ts
 
 
+def loads_list(text: str | None) -> list[Any]:
+    return list(json.loads(text)) if text else []
+
+
+def _labelled(*prefixes: str) -> list[Any]:
+    return [column.label(f"{p}_{column.name}") for p in prefixes for column in _PREFIXES[p].c]
+
+
+def _split(row: Any, prefix: str) -> Dict:
+    start = f"{prefix}_"
+    return {key[len(start) :]: value for key, value in row._mapping.items() if key.startswith(start)}
+
+
+def _locked(query: Select[Any]) -> Select[Any]:
+    """Lock the job row (PostgreSQL); SQLite's write transaction already excludes other writers."""
+    return query.with_for_update(of=jobs)
+
+
 class JobTx:
-    def __init__(self, conn: AsyncConnection, job: Row[Any], now: float) -> None:
+    def __init__(
+        self, conn: AsyncConnection, job: Dict, now: float, *, publish_events: bool, new: bool = False
+    ) -> None:
+        """`publish_events`: also write events to the outbox for the bus (when there is one)."""
         self.conn = conn
-        self.job = dict(job._mapping)
+        self.job = job
         self.now = now
+        self.new = new
         self.events: list[events_pb2.JobEvent] = []
+        self.outbox_rows: list[Dict] = []
         self.enqueued = 0
-        self._job_changes: dict[str, Any] = {}
-        self._transitions: list[dict[str, Any]] = []
-        self._outbox: list[dict[str, Any]] = []
+        self._publish_events = publish_events
+        self._job_changes: Dict = {}
+        self._step_changes: dict[str, Dict] = {}
+        self._new_steps: list[Dict] = []
+        self._transitions: list[Dict] = []
+
+    # -- loading with the job row locked ------------------------------------------------------
 
     @classmethod
-    async def lock(
-        cls, conn: AsyncConnection, job_id: str, now: float, *, tenant_id: str | None = None
+    async def for_job(
+        cls,
+        conn: AsyncConnection,
+        job_id: str,
+        now: float,
+        *,
+        publish_events: bool,
+        tenant_id: str | None = None,
     ) -> JobTx | None:
-        """Load and lock the job row (serialising every change to one job)."""
         query = select(jobs).where(jobs.c.id == job_id).with_for_update()
         if tenant_id is not None:
             query = query.where(jobs.c.tenant_id == tenant_id)
-        row = (await conn.execute(query)).first()
-        return None if row is None else cls(conn, row, now)
+        row = (await conn.execute(query)).mappings().first()
+        return None if row is None else cls(conn, dict(row), now, publish_events=publish_events)
+
+    @classmethod
+    async def for_step(
+        cls, conn: AsyncConnection, step_id: str, now: float, *, publish_events: bool
+    ) -> tuple[JobTx, Dict] | None:
+        """The job (locked) and the step, in one statement."""
+        row = (
+            await conn.execute(
+                _locked(
+                    select(*_labelled("j", "s"))
+                    .join(jobs, jobs.c.id == steps.c.job_id)
+                    .where(steps.c.id == step_id)
+                )
+            )
+        ).first()
+        if row is None:
+            return None
+        return cls(conn, _split(row, "j"), now, publish_events=publish_events), _split(row, "s")
+
+    @classmethod
+    async def for_attempt(
+        cls, conn: AsyncConnection, attempt_id: str, now: float, *, publish_events: bool
+    ) -> tuple[JobTx, Dict, Dict] | None:
+        """The job (locked), the step and the attempt, in one statement."""
+        row = (
+            await conn.execute(
+                _locked(
+                    select(*_labelled("j", "s", "a"))
+                    .select_from(step_attempts)
+                    .join(steps, steps.c.id == step_attempts.c.step_id)
+                    .join(jobs, jobs.c.id == steps.c.job_id)
+                    .where(step_attempts.c.id == attempt_id)
+                )
+            )
+        ).first()
+        if row is None:
+            return None
+        tx = cls(conn, _split(row, "j"), now, publish_events=publish_events)
+        return tx, _split(row, "s"), _split(row, "a")
+
+    # -- changes ------------------------------------------------------------------------------
 
     @property
     def state(self) -> str:
         return str(self.job["state"])
 
-    def emit(self, step: dict[str, Any] | None = None, **kind: Any) -> events_pb2.JobEvent:
+    def emit(self, step: Dict | None = None, **kind: Any) -> events_pb2.JobEvent:
         """Append an event (exactly one oneof field as keyword) to the job's log."""
         self.job["event_seq"] += 1
         event = events_pb2.JobEvent(
@@ -72,27 +150,31 @@ class JobTx:
 
     def set_job(self, state: str | None = None, **fields: Any) -> None:
         if state is not None and state != self.job["state"]:
-            self._transitions.append(
-                {"job_id": self.job["id"], "step_name": None, "from_state": self.job["state"], "to_state": state}
-            )
+            self._transition(None, self.job["state"], state)
             fields["state"] = state
         self.job.update(fields)
         self._job_changes.update(fields)
 
-    async def set_step(self, step: dict[str, Any], state: str | None = None, **fields: Any) -> None:
-        """Update a step row (and the caller's dict of it), recording a state transition."""
+    def set_step(self, step: Dict, state: str | None = None, **fields: Any) -> None:
+        """Change a step (and the caller's dict of it), recording a state transition."""
         if state is not None and state != step["state"]:
-            self._transitions.append(
-                {"job_id": self.job["id"], "step_name": step["name"], "from_state": step["state"], "to_state": state}
-            )
+            self._transition(step["name"], step["state"], state)
             fields["state"] = state
-        if not fields:
-            return
         step.update(fields)
-        await self.conn.execute(update(steps).where(steps.c.id == step["id"]).values(**fields))
+        if not self.new:
+            self._step_changes.setdefault(step["id"], {}).update(fields)
+
+    def add_steps(self, rows: Sequence[Dict]) -> None:
+        """Steps of a new job: inserted by flush() in their final state."""
+        self._new_steps.extend(rows)
+
+    def _transition(self, step_name: str | None, from_state: str, to_state: str) -> None:
+        self._transitions.append(
+            {"job_id": self.job["id"], "step_name": step_name, "from_state": from_state, "to_state": to_state}
+        )
 
     def enqueue(self, task: step_pb2.StepTask, priority: int, delay_s: float = 0.0) -> None:
-        self._outbox.append(
+        self.outbox_rows.append(
             {
                 "kind": "enqueue",
                 "topic": task.step_name,
@@ -104,12 +186,17 @@ class JobTx:
         self.enqueued += 1
 
     async def flush(self) -> None:
-        """Write the job row, log, transitions and outbox. Call last, inside the transaction."""
+        """Write everything collected. Call last, inside the transaction."""
         now = self.now
-        if self._job_changes:
+        if self.new:
+            await self.conn.execute(insert(jobs).values(**{**self.job, "updated_at": now}))
+            await self.conn.execute(insert(steps), self._new_steps)
+        elif self._job_changes:
             await self.conn.execute(
                 update(jobs).where(jobs.c.id == self.job["id"]).values(updated_at=now, **self._job_changes)
             )
+        for step_id, fields in self._step_changes.items():
+            await self.conn.execute(update(steps).where(steps.c.id == step_id).values(**fields))
         if self.events:
             await self.conn.execute(
                 insert(job_events),
@@ -118,17 +205,23 @@ class JobTx:
                     for e in self.events
                 ],
             )
-        bus_rows = [
-            {"kind": "event", "topic": kind, "payload": e.SerializeToString(), "priority": 0, "delay_s": 0.0}
-            for e in self.events
-            if (kind := e.WhichOneof("kind")) not in BUS_EXCLUDED_EVENTS
-        ]
-        rows = [{**r, "created_at": now} for r in [*self._outbox, *bus_rows]]
-        if rows:
-            await self.conn.execute(insert(outbox), rows)
+        if self._publish_events:
+            self.outbox_rows.extend(
+                {
+                    "kind": "event",
+                    "topic": kind,
+                    "payload": e.SerializeToString(),
+                    "priority": 0,
+                    "delay_s": 0.0,
+                }
+                for e in self.events
+                if (kind := e.WhichOneof("kind")) not in BUS_EXCLUDED_EVENTS
+            )
+        if self.outbox_rows:
+            rows = [{**r, "created_at": now} for r in self.outbox_rows]
+            returning = insert(outbox).returning(outbox.c.id, sort_by_parameter_order=True)
+            ids = (await self.conn.execute(returning, rows)).scalars().all()
+            for row, row_id in zip(self.outbox_rows, ids, strict=True):
+                row["id"] = row_id
         if self._transitions:
             await self.conn.execute(insert(job_transitions), [{**t, "at": now} for t in self._transitions])
-
-
-def loads_list(text: str | None) -> list[Any]:
-    return list(json.loads(text)) if text else []

@@ -59,7 +59,13 @@ def deliverables(step_rows: Sequence[Row], art_rows: Sequence[Row], pipeline: Pi
     for name in reversed(pipeline.step_names):  # the latest concept image
         step = by_step[name]
         image = next(
-            (a for a in art_rows if a["step_id"] == step["id"] and a["generation"] == step["generation"] and a["name"] == "image"),
+            (
+                a
+                for a in art_rows
+                if a["step_id"] == step["id"]
+                and a["generation"] == step["generation"]
+                and a["name"] == "image"
+            ),
             None,
         )
         if image is not None:
@@ -104,7 +110,13 @@ async def publish_version(
     base = slug(job_input.name)
     files = []
     for art in deliverables(step_rows, art_rows, pipeline):
-        key = library_key(job["tenant_id"], job["project_id"], asset_id, version, _file_name(base, art["name"], art["media_type"]))
+        key = library_key(
+            job["tenant_id"],
+            job["project_id"],
+            asset_id,
+            version,
+            _file_name(base, art["name"], art["media_type"]),
+        )
         await blobs.copy(art["blob_key"], key)
         file = convert.artifact(art)
         file.blob_key = key
@@ -125,7 +137,9 @@ async def publish_version(
             created_at=now,
         )
     )
-    await conn.execute(update(assets).where(assets.c.id == asset_id).values(latest_version=version, updated_at=now))
+    await conn.execute(
+        update(assets).where(assets.c.id == asset_id).values(latest_version=version, updated_at=now)
+    )
     return version, files
 
 
@@ -137,18 +151,24 @@ async def require_asset(engine: AsyncEngine, principal: Any, asset_id: str) -> N
 
 
 def _owned(principal: Any) -> Any:
-    return select(assets).where(assets.c.tenant_id == principal.tenant_id, assets.c.project_id == principal.project_id)
+    return select(assets).where(
+        assets.c.tenant_id == principal.tenant_id, assets.c.project_id == principal.project_id
+    )
 
 
 async def _lineage(conn: AsyncConnection, job_id: str) -> list[library_pb2.LineageEntry]:
     rows = (
-        await conn.execute(
-            select(artifacts, steps.c.name.label("step_name"), steps.c.backend, steps.c.backend_version)
-            .join(steps, steps.c.id == artifacts.c.step_id)
-            .where(artifacts.c.job_id == job_id, artifacts.c.generation == steps.c.generation)
-            .order_by(steps.c.ordinal, artifacts.c.id)
+        (
+            await conn.execute(
+                select(artifacts, steps.c.name.label("step_name"), steps.c.backend, steps.c.backend_version)
+                .join(steps, steps.c.id == artifacts.c.step_id)
+                .where(artifacts.c.job_id == job_id, artifacts.c.generation == steps.c.generation)
+                .order_by(steps.c.ordinal, artifacts.c.id)
+            )
         )
-    ).mappings().all()
+        .mappings()
+        .all()
+    )
     step_inputs = await _step_inputs(conn, job_id)
     return [
         library_pb2.LineageEntry(
@@ -193,10 +213,16 @@ async def get_asset(engine: AsyncEngine, principal: Any, asset_id: str) -> libra
         if row is None:
             raise NotFound(f"asset {asset_id} not found", field="asset_id")
         versions = (
-            await conn.execute(
-                select(asset_versions).where(asset_versions.c.asset_id == asset_id).order_by(asset_versions.c.version.desc())
+            (
+                await conn.execute(
+                    select(asset_versions)
+                    .where(asset_versions.c.asset_id == asset_id)
+                    .order_by(asset_versions.c.version.desc())
+                )
             )
-        ).mappings().all()
+            .mappings()
+            .all()
+        )
         message = convert.asset(row, versions)
         for version in message.versions:
             version.lineage.extend(await _lineage(conn, version.job_id))
@@ -217,10 +243,16 @@ async def list_assets(
         rows = (await conn.execute(query)).mappings().all()
         page = rows[:size]
         versions = (
-            await conn.execute(
-                select(asset_versions)
-                .where(asset_versions.c.asset_id.in_([r["id"] for r in page]))
-                .order_by(asset_versions.c.version.desc())
+            (
+                await conn.execute(
+                    select(asset_versions)
+                    .where(asset_versions.c.asset_id.in_([r["id"] for r in page]))
+                    .order_by(asset_versions.c.version.desc())
+                )
             )
-        ).mappings().all()
-    return [convert.asset(r, [v for v in versions if v["asset_id"] == r["id"]]) for r in page], len(rows) > size
+            .mappings()
+            .all()
+        )
+    return [convert.asset(r, [v for v in versions if v["asset_id"] == r["id"]]) for r in page], len(
+        rows
+    ) > size

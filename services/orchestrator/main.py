@@ -46,7 +46,9 @@ async def running(settings: Settings, address: str | None = None) -> AsyncIterat
     queue = open_queue(settings)
     publisher = open_publisher(settings)
     relay = OutboxRelay(engine, queue, publisher)
-    core = Orchestrator(engine, blobs, settings, JobNotifier(), relay.wake)
+    core = Orchestrator(
+        engine, blobs, settings, JobNotifier(), relay.committed, publish_events=publisher is not None
+    )
     servicer = OrchestratorServicer(core, Authenticator(engine, settings.secret("internal_token")))
     server = GrpcServer(
         [SERVICE_NAME], lambda s: orchestrator_pb2_grpc.add_OrchestratorServiceServicer_to_server(servicer, s)

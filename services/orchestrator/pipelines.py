@@ -71,7 +71,13 @@ PIPELINES: dict[str, Pipeline] = {
 PIPELINE_FOR_ASSET_TYPE = {p.asset_type: p.name for p in PIPELINES.values()}
 
 # Review-gate names besides step names: the stage a reviewer thinks of.
-GATE_ALIASES = {"image": "tti", "concept": "tti", "mesh": "image3d", "topology": "retopo", "animation": "anim"}
+GATE_ALIASES = {
+    "image": "tti",
+    "concept": "tti",
+    "mesh": "image3d",
+    "topology": "retopo",
+    "animation": "anim",
+}
 
 
 def resolve_gate(pipeline: Pipeline, gate: str) -> str | None:

@@ -16,7 +16,7 @@ from assetcore.rpc.channel import token_from_metadata
 from assetcore.rpc.status import to_status
 from services.orchestrator import library
 from services.orchestrator.auth import Authenticator, authorize
-from services.orchestrator.core import MAX_PAGE, Orchestrator, Principal, _decode_token, _encode_token
+from services.orchestrator.core import MAX_PAGE, Orchestrator, Principal, decode_token, encode_token
 from services.orchestrator.pipelines import PIPELINES
 
 log = logging.getLogger(__name__)
@@ -70,7 +70,9 @@ class OrchestratorServicer(orchestrator_pb2_grpc.OrchestratorServiceServicer):
         return await self.core.list_jobs(principal, request)
 
     @rpc("editor")
-    async def CancelJob(self, principal: Principal, request: orchestrator_pb2.CancelJobRequest) -> job_pb2.Job:
+    async def CancelJob(
+        self, principal: Principal, request: orchestrator_pb2.CancelJobRequest
+    ) -> job_pb2.Job:
         return await self.core.cancel_job(principal, request.job_id)
 
     @rpc("editor")
@@ -78,7 +80,9 @@ class OrchestratorServicer(orchestrator_pb2_grpc.OrchestratorServiceServicer):
         return await self.core.retry_job(principal, request.job_id)
 
     @rpc("editor")
-    async def ReviewStep(self, principal: Principal, request: orchestrator_pb2.ReviewStepRequest) -> job_pb2.Job:
+    async def ReviewStep(
+        self, principal: Principal, request: orchestrator_pb2.ReviewStepRequest
+    ) -> job_pb2.Job:
         return await self.core.review_step(principal, request)
 
     async def WatchJob(
@@ -93,7 +97,9 @@ class OrchestratorServicer(orchestrator_pb2_grpc.OrchestratorServiceServicer):
             await context.abort_with_status(to_status(_as_api_error(exc)))
 
     @rpc("viewer")
-    async def GetAsset(self, principal: Principal, request: orchestrator_pb2.GetAssetRequest) -> library_pb2.Asset:
+    async def GetAsset(
+        self, principal: Principal, request: orchestrator_pb2.GetAssetRequest
+    ) -> library_pb2.Asset:
         return await library.get_asset(self.core.engine, principal, request.asset_id)
 
     @rpc("viewer")
@@ -101,14 +107,18 @@ class OrchestratorServicer(orchestrator_pb2_grpc.OrchestratorServiceServicer):
         if len(request.query) > 200:
             raise InvalidArgument("longer than 200 characters", field="query")
         size = min(request.page_size or 20, MAX_PAGE)
-        after = _decode_token(request.page_token, "ast") if request.page_token else None
-        found, more = await library.list_assets(self.core.engine, principal, request.query, request.tags, size, after)
+        after = decode_token(request.page_token, "ast") if request.page_token else None
+        found, more = await library.list_assets(
+            self.core.engine, principal, request.query, request.tags, size, after
+        )
         return orchestrator_pb2.ListAssetsResponse(
-            assets=found, next_page_token=_encode_token(found[-1].id) if more else ""
+            assets=found, next_page_token=encode_token(found[-1].id) if more else ""
         )
 
     @rpc("viewer")
-    async def ListPipelines(self, principal: Principal, request: orchestrator_pb2.ListPipelinesRequest) -> Any:
+    async def ListPipelines(
+        self, principal: Principal, request: orchestrator_pb2.ListPipelinesRequest
+    ) -> Any:
         return orchestrator_pb2.ListPipelinesResponse(
             pipelines=[
                 library_pb2.Pipeline(
@@ -130,7 +140,10 @@ class OrchestratorServicer(orchestrator_pb2_grpc.OrchestratorServiceServicer):
     @rpc("viewer")
     async def WhoAmI(self, principal: Principal, request: orchestrator_pb2.WhoAmIRequest) -> Any:
         return orchestrator_pb2.Principal(
-            tenant_id=principal.tenant_id, project_id=principal.project_id, role=principal.role, key_id=principal.key_id
+            tenant_id=principal.tenant_id,
+            project_id=principal.project_id,
+            role=principal.role,
+            key_id=principal.key_id,
         )
 
     @rpc("worker")
@@ -138,7 +151,9 @@ class OrchestratorServicer(orchestrator_pb2_grpc.OrchestratorServiceServicer):
         return await self.core.start_step(request)
 
     @rpc("worker")
-    async def ReportProgress(self, principal: Principal, request: orchestrator_pb2.ReportProgressRequest) -> Any:
+    async def ReportProgress(
+        self, principal: Principal, request: orchestrator_pb2.ReportProgressRequest
+    ) -> Any:
         return await self.core.report_progress(request)
 
     @rpc("worker")

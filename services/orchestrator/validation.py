@@ -74,7 +74,9 @@ def _pipeline(job: job_pb2.JobInput) -> Pipeline:
     if job.pipeline:
         if job.pipeline not in PIPELINES:
             known = ", ".join(sorted(PIPELINES))
-            raise InvalidArgument(f"unknown pipeline {job.pipeline!r} (known: {known})", field="input.pipeline")
+            raise InvalidArgument(
+                f"unknown pipeline {job.pipeline!r} (known: {known})", field="input.pipeline"
+            )
         return PIPELINES[job.pipeline]
     if job.asset_type != job_pb2.ASSET_TYPE_UNSPECIFIED:
         return PIPELINES[PIPELINE_FOR_ASSET_TYPE[job.asset_type]]
@@ -169,7 +171,9 @@ def _check_library(job: job_pb2.JobInput) -> list[str]:
 def _check_step_options(job: job_pb2.JobInput, pipeline: Pipeline) -> None:
     for step in job.step_options:
         if step not in pipeline.step_names:
-            raise InvalidArgument(f"the {pipeline.name} pipeline has no step {step!r}", field="input.step_options")
+            raise InvalidArgument(
+                f"the {pipeline.name} pipeline has no step {step!r}", field="input.step_options"
+            )
     size = sum(len(v.SerializeToString()) for v in job.step_options.values())
     if size > MAX_STEP_OPTIONS_BYTES:
         raise InvalidArgument(f"larger than {MAX_STEP_OPTIONS_BYTES} bytes", field="input.step_options")
