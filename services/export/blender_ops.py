@@ -1,0 +1,158 @@
+"""Export work that runs inside the shared Blender child (see assetcore.blender).
+
+Each function gets our GLB (written by assetcore.geometry.gltf), imports it into the empty
+scene with Blender's glTF importer and writes the file Blender's exporters make of it. Only
+picklable data crosses the process boundary: bytes in, bytes out, settings as a dict.
+
+Blender's FBX exporter stamps the current time into the file, derives object ids from
+Python's per-process randomized `hash` and records the absolute path of the embedded texture;
+`_reproducible_fbx` pins the first two for the duration of an export and `_work_folder` names
+the scratch folder after its content, so that the same GLB gives the same FBX bytes (on
+machines that share a temp directory path).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime
+import hashlib
+import shutil
+import tempfile
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+ReportFn = Callable[[float, str], None]
+FIXED_TIME = datetime.datetime(2000, 1, 1)
+
+
+def glb_to_fbx(glb: bytes, settings: dict[str, Any], *, report: ReportFn) -> bytes:
+    """FBX of the GLB, clips as one take each (named after the clip), textures embedded."""
+    import bpy
+
+    with _work_folder(glb, settings) as folder:
+        _import_glb(glb, folder, settings)
+        report(0.5, "writing FBX")
+        armatures = [ob for ob in bpy.data.objects if ob.type == "ARMATURE"]
+        animated = any(ob.animation_data and ob.animation_data.nla_tracks for ob in armatures)
+        for armature in armatures:
+            if armature.animation_data:
+                armature.animation_data.action = None  # one take per NLA strip (the importer's, muted)
+                for track in armature.animation_data.nla_tracks:
+                    track.mute = False
+        target = folder / "asset.fbx"
+        with _reproducible_fbx():
+            bpy.ops.export_scene.fbx(
+                filepath=str(target),
+                object_types={"ARMATURE", "MESH"},
+                use_mesh_modifiers=False,
+                mesh_smooth_type="FACE",
+                add_leaf_bones=settings["add_leaf_bones"],
+                primary_bone_axis="Y",
+                secondary_bone_axis="X",
+                armature_nodetype="NULL",
+                bake_anim=animated,
+                bake_anim_use_all_bones=True,
+                bake_anim_use_nla_strips=True,
+                bake_anim_use_all_actions=False,
+                bake_anim_force_startend_keying=True,
+                bake_anim_simplify_factor=0.0,
+                path_mode="COPY",
+                embed_textures=True,
+                axis_forward=settings["axis_forward"],
+                axis_up=settings["axis_up"],
+                apply_unit_scale=True,
+                apply_scale_options=settings["apply_scale_options"],
+                global_scale=1.0,
+            )
+        return target.read_bytes()
+
+
+def glb_via_blender(glb: bytes, settings: dict[str, Any], *, report: ReportFn) -> bytes:
+    """The GLB as Blender's glTF exporter writes it (one animation per clip, optional Draco)."""
+    import bpy
+
+    with _work_folder(glb, settings) as folder:
+        _import_glb(glb, folder, settings)
+        report(0.5, "writing GLB")
+        target = folder / "asset.glb"
+        bpy.ops.export_scene.gltf(
+            filepath=str(target),
+            export_format="GLB",
+            export_yup=True,
+            export_apply=False,
+            export_texcoords=True,
+            export_normals=True,
+            export_vertex_color="ACTIVE",
+            export_materials="EXPORT",
+            export_image_format="AUTO",
+            export_skins=True,
+            export_animations=True,
+            export_animation_mode="ACTIONS",
+            export_force_sampling=True,
+            export_frame_step=1,
+            export_anim_slide_to_zero=True,
+            export_extras=False,
+            export_armature_object_remove=True,
+            export_cameras=False,
+            export_lights=False,
+            export_draco_mesh_compression_enable=settings["draco"],
+        )
+        return target.read_bytes()
+
+
+def _import_glb(glb: bytes, folder: Path, settings: dict[str, Any]) -> None:
+    """Our GLB into the scene at the clips' frame rate; armature and texture renamed per preset."""
+    import bpy
+
+    source = folder / "source.glb"
+    source.write_bytes(glb)
+    fps = float(settings["fps"])
+    scene = bpy.context.scene
+    scene.render.fps = max(1, round(fps))
+    scene.render.fps_base = scene.render.fps / fps
+    bpy.ops.import_scene.gltf(filepath=str(source), bone_heuristic="TEMPERANCE", disable_bone_shape=True)
+    for ob in bpy.data.objects:
+        if ob.type == "ARMATURE":
+            ob.name = ob.data.name = settings["armature_name"]
+    for image in bpy.data.images:
+        image.name = settings["texture_name"]
+        image.filepath_raw = f"//{settings['texture_name']}.png"  # the file name FBX embeds it under
+
+
+@contextlib.contextmanager
+def _work_folder(glb: bytes, settings: dict[str, Any]) -> Iterator[Path]:
+    """A scratch folder named after the work, not at random: FBX records absolute texture paths."""
+    digest = hashlib.sha256(glb + repr(sorted(settings.items())).encode()).hexdigest()[:16]
+    folder = Path(tempfile.gettempdir()) / f"assetcore-export-{digest}"
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    try:
+        yield folder
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def _reproducible_fbx() -> Iterator[None]:
+    """Pin the FBX exporter's timestamp and object ids (both otherwise vary run to run)."""
+    from io_scene_fbx import export_fbx_bin, fbx_utils  # type: ignore[import-not-found]  # Blender add-on
+
+    write_header = export_fbx_bin.fbx_header_elements
+
+    def header_at_fixed_time(root: Any, scene_data: Any, time: Any = None) -> Any:
+        return write_header(root, scene_data, time=FIXED_TIME)
+
+    fbx_utils._keys_to_uuids.clear()
+    fbx_utils._uuids_to_keys.clear()
+    export_fbx_bin.fbx_header_elements = header_at_fixed_time
+    fbx_utils.hash = _stable_hash  # shadows the builtin inside fbx_utils only
+    try:
+        yield
+    finally:
+        export_fbx_bin.fbx_header_elements = write_header
+        del fbx_utils.hash
+
+
+def _stable_hash(key: object) -> int:
+    return int.from_bytes(hashlib.sha256(repr(key).encode()).digest()[:8], "little", signed=True)

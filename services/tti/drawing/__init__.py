@@ -1,0 +1,1 @@
+"""The procedural concept-image renderer: figures built from polygons, rasterised and shaded."""
