@@ -13,7 +13,6 @@ from assetcore.blobs.base import BlobStore
 from assetcore.blobs.fs import FileBlobStore
 from assetcore.blobs.signing import UrlSigner
 from assetcore.config import STEP_NAMES, Settings
-from assetcore.db.engine import create_engine
 from assetcore.events.base import EventPublisher
 from assetcore.queues.base import StepQueue
 from assetcore.queues.sql import SqlStepQueue
@@ -48,7 +47,7 @@ def open_queue(settings: Settings) -> StepQueue:
 
         return SqsStepQueue(settings.aws)
     return SqlStepQueue(
-        create_engine(url),
+        url,
         max_receives=max_receives(settings),
         poll_interval_s=settings.worker.poll_interval_s,
         max_poll_interval_s=settings.worker.max_poll_interval_s,

@@ -239,7 +239,7 @@ def keys() -> None:
 @data_dir_option
 def keys_create(tenant: str, project: str, role: str, data_dir: Path | None) -> None:
     """Create an API key (printed once; only its hash is stored)."""
-    from assetcore.db.engine import create_engine
+    from assetcore.db.database import close_database, open_database
     from assetcore.db.keys import create_api_key
     from assetcore.db.migrate import upgrade
 
@@ -247,11 +247,11 @@ def keys_create(tenant: str, project: str, role: str, data_dir: Path | None) -> 
 
     async def create() -> int:
         await upgrade(settings.resolved_database_url())
-        engine = create_engine(settings.resolved_database_url(), pool_size=1)
+        db = open_database(settings.resolved_database_url())
         try:
-            key_id, key = await create_api_key(engine, tenant, project, role)
+            key_id, key = await create_api_key(db, tenant, project, role)
         finally:
-            await engine.dispose()
+            await close_database(db)
         click.echo(f"{key_id} {key}")
         return 0
 

@@ -97,14 +97,14 @@ class Settings(BaseSettings):
     url_ttl_s: int = Field(3600, ge=1)
 
     def resolved_database_url(self) -> str:
-        return self.database_url or f"sqlite+aiosqlite:///{self.data_dir.resolve() / 'assetcore.db'}"
+        return self.database_url or f"sqlite:///{self.data_dir.resolve() / 'assetcore.db'}"
 
     def resolved_queue_url(self) -> str:
         if self.queue_url:
             return self.queue_url
         if self.profile == "aws":
             return "sqs://"
-        return f"sqlite+aiosqlite:///{self.data_dir.resolve() / 'queues.db'}"
+        return f"sqlite:///{self.data_dir.resolve() / 'queues.db'}"
 
     def resolved_blob_url(self) -> str:
         if self.blob_url:

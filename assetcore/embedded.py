@@ -16,7 +16,7 @@ from importlib.metadata import entry_points
 from typing import Any
 
 from assetcore.config import STEP_NAMES, Settings
-from assetcore.db.engine import create_engine
+from assetcore.db.database import close_database, open_database
 from assetcore.db.keys import create_api_key
 from assetcore.db.migrate import upgrade
 from assetcore.worker.service import RunningWorkers, running_workers
@@ -40,11 +40,11 @@ async def local_api_key(settings: Settings) -> str:
         return path.read_text().strip()
     url = settings.resolved_database_url()
     await upgrade(url)
-    engine = create_engine(url, pool_size=1)
+    db = open_database(url)
     try:
-        _, key = await create_api_key(engine, LOCAL_TENANT, LOCAL_PROJECT, "admin")
+        _, key = await create_api_key(db, LOCAL_TENANT, LOCAL_PROJECT, "admin")
     finally:
-        await engine.dispose()
+        await close_database(db)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w") as out:

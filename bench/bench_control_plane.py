@@ -26,12 +26,12 @@ import time
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from assetcore.config import STEP_NAMES, Settings  # noqa: E402
-from assetcore.db.engine import create_engine  # noqa: E402
+from assetcore.db.database import close_database, open_database  # noqa: E402
 from assetcore.db.schema import jobs, queue_messages, steps  # noqa: E402
 from assetcore.embedded import deployable, embedded_mesh, local_api_key  # noqa: E402
 from assetcore.proto.v1 import job_pb2, orchestrator_pb2, step_pb2  # noqa: E402
@@ -84,10 +84,9 @@ async def measure_overhead(data_dir: Path, n: int) -> dict[str, float]:
             sent[created.job.id] = t0
         await asyncio.sleep(0.5)  # let the relay publish the last ones
         await api.close()
-    engine = create_engine(settings.resolved_queue_url())
-    async with engine.connect() as conn:
-        rows = (await conn.execute(select(queue_messages.c.body, queue_messages.c.enqueued_at))).all()
-    await engine.dispose()
+    db = open_database(settings.resolved_queue_url())
+    rows = await db.read(lambda conn: conn.execute(select(queue_messages.c.body, queue_messages.c.enqueued_at)).all())
+    await close_database(db)
     overhead = []
     for body, enqueued_at in rows:
         task = step_pb2.StepTask.FromString(body)
@@ -121,25 +120,18 @@ async def measure_handoff_and_throughput(data_dir: Path, n_sequential: int, n_jo
 
         started = time.perf_counter()
         ids = await submit_all()
-        engine = create_engine(settings.resolved_database_url())
-        while True:
-            async with engine.connect() as conn:
-                done = (
-                    await conn.execute(select(jobs.c.id).where(jobs.c.id.in_(ids), jobs.c.state == "succeeded"))
-                ).all()
-            if len(done) == n_jobs:
-                break
+        db = open_database(settings.resolved_database_url())
+        done_query = select(func.count()).where(jobs.c.id.in_(ids), jobs.c.state == "succeeded")
+        while await db.read(lambda conn: conn.execute(done_query).scalar_one()) < n_jobs:
             await asyncio.sleep(0.1)
         wall = time.perf_counter() - started
-        async with engine.connect() as conn:
-            rows = (
-                await conn.execute(
-                    select(steps.c.job_id, steps.c.ordinal, steps.c.started_at, steps.c.finished_at)
-                    .where(steps.c.job_id.in_(sequential))
-                    .order_by(steps.c.job_id, steps.c.ordinal)
-                )
-            ).all()
-        await engine.dispose()
+        timings = (
+            select(steps.c.job_id, steps.c.ordinal, steps.c.started_at, steps.c.finished_at)
+            .where(steps.c.job_id.in_(sequential))
+            .order_by(steps.c.job_id, steps.c.ordinal)
+        )
+        rows = await db.read(lambda conn: conn.execute(timings).all())
+        await close_database(db)
         await api.close()
     handoffs = [
         b.started_at - a.finished_at

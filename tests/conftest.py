@@ -37,7 +37,7 @@ def postgres_server_url() -> Iterator[str]:
 async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     """The job store URL of one test: a SQLite file, or a fresh PostgreSQL database."""
     if request.param == "sqlite":
-        return f"sqlite+aiosqlite:///{tmp_path / 'assetcore.db'}"
+        return f"sqlite:///{tmp_path / 'assetcore.db'}"
     server = request.getfixturevalue("postgres_server_url")
     return await create_database(server, f"t_{uuid.uuid4().hex[:16]}")
 

@@ -19,10 +19,9 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import delete, select, update
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy import Connection, delete, select, update
 
-from assetcore.db.engine import is_sqlite, reading, writing
+from assetcore.db.database import Database
 from assetcore.db.schema import outbox
 from assetcore.events.base import EventPublisher
 from assetcore.proto.v1 import events_pb2
@@ -35,7 +34,7 @@ Row = dict[str, Any]
 class OutboxRelay:
     def __init__(
         self,
-        engine: AsyncEngine,
+        db: Database,
         queue: StepQueue,
         publisher: EventPublisher | None,
         *,
@@ -45,7 +44,7 @@ class OutboxRelay:
         retention_s: float = 3600.0,
     ) -> None:
         """`poll_grace_s`: polling leaves younger rows to the hand-over path."""
-        self._engine = engine
+        self._db = db
         self._queue = queue
         self._publisher = publisher
         self._batch_size = batch_size
@@ -56,7 +55,6 @@ class OutboxRelay:
         self._wakeup = asyncio.Event()
         self._last_poll = 0.0
         self._last_purge = 0.0
-        self._claim_with_locks = not is_sqlite(str(engine.url))
 
     def committed(self, rows: Sequence[Row]) -> None:
         """Outbox rows (with their ids) of a transaction that just committed."""
@@ -72,8 +70,7 @@ class OutboxRelay:
                 if self._handed_over:
                     rows, self._handed_over = self._handed_over, []
                     await self._publish(rows)
-                    async with writing(self._engine) as conn:
-                        await self._mark(conn, rows)
+                    await self._db.write(lambda conn: _mark(conn, rows))
                 elif time.monotonic() - self._last_poll >= self._idle_poll_s:
                     self._last_poll = time.monotonic()
                     if await self.poll_once() == self._batch_size:
@@ -98,19 +95,23 @@ class OutboxRelay:
             .order_by(outbox.c.id)
             .limit(self._batch_size)
         )
-        if self._claim_with_locks:
-            async with writing(self._engine) as conn:
-                rows = [dict(r) for r in (await conn.execute(pending.with_for_update(skip_locked=True))).mappings()]
-                await self._publish(rows)
-                await self._mark(conn, rows)
-            return len(rows)
+        if not self._db.sqlite:
+            # Several relays may poll one PostgreSQL: claim the rows while publishing them.
+            # (Publishing happens in the database thread, awaiting the loop's publishers.)
+            loop = asyncio.get_running_loop()
+
+            def claim_publish_mark(conn: Connection) -> int:
+                rows = [dict(r) for r in conn.execute(pending.with_for_update(skip_locked=True)).mappings()]
+                asyncio.run_coroutine_threadsafe(self._publish(rows), loop).result()
+                _mark(conn, rows)
+                return len(rows)
+
+            return await self._db.write(claim_publish_mark)
         # SQLite locks the whole database: never hold it while publishing (the queue may live in
         # the same file). One orchestrator process owns a SQLite store, so nobody else claims rows.
-        async with reading(self._engine) as conn:
-            rows = [dict(r) for r in (await conn.execute(pending)).mappings()]
+        rows = await self._db.read(lambda conn: [dict(r) for r in conn.execute(pending).mappings()])
         await self._publish(rows)
-        async with writing(self._engine) as conn:
-            await self._mark(conn, rows)
+        await self._db.write(lambda conn: _mark(conn, rows))
         return len(rows)
 
     async def _publish(self, rows: Sequence[Row]) -> None:
@@ -123,18 +124,16 @@ class OutboxRelay:
         if events and self._publisher is not None:
             await self._publisher.publish(events)
 
-    @staticmethod
-    async def _mark(conn: AsyncConnection, rows: Sequence[Row]) -> None:
-        if rows:
-            ids = [r["id"] for r in rows]
-            await conn.execute(update(outbox).where(outbox.c.id.in_(ids)).values(published_at=time.time()))
-
     async def _purge_published(self) -> None:
         now = time.time()
         if now - self._last_purge < 60:
             return
         self._last_purge = now
-        async with writing(self._engine) as conn:
-            await conn.execute(
-                delete(outbox).where(outbox.c.published_at.is_not(None), outbox.c.published_at < now - self._retention_s)
-            )
+        old = delete(outbox).where(outbox.c.published_at.is_not(None), outbox.c.published_at < now - self._retention_s)
+        await self._db.write(lambda conn: conn.execute(old))
+
+
+def _mark(conn: Connection, rows: Sequence[Row]) -> None:
+    if rows:
+        ids = [r["id"] for r in rows]
+        conn.execute(update(outbox).where(outbox.c.id.in_(ids)).values(published_at=time.time()))

@@ -3,9 +3,11 @@
 Claiming is one statement: an UPDATE over the best visible rows that sets a new receipt,
 bumps the receive count and pushes visible_at out by the lease. On PostgreSQL the candidate
 rows are locked with SKIP LOCKED so consumers never block each other; on SQLite the write
-transaction (BEGIN IMMEDIATE) serialises claims.
+transaction (BEGIN IMMEDIATE) serialises claims. A row claimed past its max_receives goes
+to the DLQ instead, as SQS's redrive does on the next receive.
 
-Idle consumers poll with a backoff; a send in the same process wakes them at once.
+Idle consumers look first without the write lock and poll with a backoff; a send in the
+same process wakes them at once.
 """
 
 from __future__ import annotations
@@ -14,13 +16,13 @@ import asyncio
 import time
 import uuid
 from collections.abc import Sequence
+from typing import Any
 
-from sqlalchemy import and_, case, delete, func, or_, select, update
+from sqlalchemy import Connection, and_, case, delete, func, or_, select, update
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.sql import Executable
-from sqlalchemy.ext.asyncio import AsyncEngine
 
-from assetcore.db.engine import is_sqlite, reading, writing
+from assetcore.db.database import Database, close_database, open_database
 from assetcore.db.schema import queue_messages as qm
 from assetcore.queues.base import (
     DLQ_SUFFIX,
@@ -31,7 +33,6 @@ from assetcore.queues.base import (
     StaleReceipt,
     dlq_name,
 )
-
 
 _wakeups: dict[tuple[str, int], asyncio.Event] = {}
 
@@ -49,19 +50,23 @@ def _wakeup_for(url: str) -> asyncio.Event:
 class SqlStepQueue:
     def __init__(
         self,
-        engine: AsyncEngine,
+        url: str,
         *,
         max_receives: int = 5,
         poll_interval_s: float = 0.05,
         max_poll_interval_s: float = 0.5,
     ) -> None:
-        self._engine = engine
+        self._db: Database = open_database(url)
         self._max_receives = max_receives
         self._poll_interval_s = poll_interval_s
         self._max_poll_interval_s = max_poll_interval_s
-        self._skip_locked = not is_sqlite(str(engine.url))
-        self._url = str(engine.url)
         self._idle = True
+
+    async def _write(self, fn: Any) -> Any:
+        try:
+            return await self._db.write(fn)
+        except DBAPIError as exc:
+            raise QueueError(f"queue database: {exc.orig}") from exc
 
     async def send(self, queue: str, body: bytes, *, priority: int = 0, delay_s: float = 0.0) -> str:
         return (await self._insert([OutgoingMessage(queue, body, priority, delay_s)]))[0]
@@ -85,9 +90,8 @@ class SqlStepQueue:
             for m in messages
         ]
         statement = qm.insert().returning(qm.c.id, sort_by_parameter_order=True)
-        async with writing(self._engine) as conn:
-            ids = (await conn.execute(statement, rows)).scalars().all()
-        _wakeup_for(self._url).set()
+        ids = await self._write(lambda conn: conn.execute(statement, rows).scalars().all())
+        _wakeup_for(self._db.url).set()
         return [str(i) for i in ids]
 
     async def receive(
@@ -95,10 +99,10 @@ class SqlStepQueue:
     ) -> list[QueueMessage]:
         deadline = time.monotonic() + wait_s
         interval = self._poll_interval_s
-        wakeup = _wakeup_for(self._url)
+        wakeup = _wakeup_for(self._db.url)
         while True:
             wakeup.clear()
-            messages = await self._claim(queues, max_messages, visibility_timeout_s)
+            messages = await self._claim(list(queues), max_messages, visibility_timeout_s)
             remaining = deadline - time.monotonic()
             if messages or remaining <= 0:
                 return messages
@@ -108,52 +112,20 @@ class SqlStepQueue:
             except TimeoutError:
                 interval = min(interval * 2, self._max_poll_interval_s)
 
-    async def _claim(self, queues: Sequence[str], limit: int, visibility_s: float) -> list[QueueMessage]:
+    async def _claim(self, queues: list[str], limit: int, visibility_s: float) -> list[QueueMessage]:
         now = time.time()
-        rank = case({name: i for i, name in enumerate(queues)}, value=qm.c.queue)
         visible = and_(qm.c.queue.in_(queues), qm.c.visible_at <= now)
-        try:
-            if self._idle:  # an idle poll looks first, without taking the write lock
-                async with reading(self._engine) as conn:
-                    if (await conn.execute(select(qm.c.id).where(visible).limit(1))).first() is None:
-                        return []
-            async with writing(self._engine) as conn:
-                candidates = select(qm.c.id).where(visible).order_by(rank, qm.c.priority.desc(), qm.c.id).limit(limit)
-                if self._skip_locked:
-                    candidates = candidates.with_for_update(skip_locked=True)
-                receipt = uuid.uuid4().hex
-                rows = (
-                    await conn.execute(
-                        update(qm)
-                        .where(qm.c.id.in_(candidates.scalar_subquery()))
-                        .values(
-                            receive_count=qm.c.receive_count + 1,
-                            visible_at=now + visibility_s,
-                            receipt=receipt,
-                        )
-                        .returning(
-                            qm.c.id,
-                            qm.c.queue,
-                            qm.c.priority,
-                            qm.c.body,
-                            qm.c.receive_count,
-                            qm.c.max_receives,
-                            qm.c.enqueued_at,
-                        )
-                    )
-                ).all()
-                exhausted = [r.id for r in rows if r.receive_count > r.max_receives]
-                if exhausted:  # received max_receives times already: to the DLQ, as SQS does
-                    await conn.execute(
-                        update(qm)
-                        .where(qm.c.id.in_(exhausted))
-                        .values(queue=qm.c.queue + DLQ_SUFFIX, receipt=None, visible_at=now, receive_count=0)
-                    )
-                    rows = [r for r in rows if r.id not in exhausted]
-        except DBAPIError as exc:
-            raise QueueError(f"receive failed: {exc.orig}") from exc
+        if self._idle:  # an idle poll looks first, without taking the write lock
+            try:
+                found = await self._db.read(lambda conn: conn.execute(select(qm.c.id).where(visible).limit(1)).first())
+            except DBAPIError as exc:
+                raise QueueError(f"queue database: {exc.orig}") from exc
+            if found is None:
+                return []
+        receipt = uuid.uuid4().hex
+        rows = await self._write(lambda conn: self._claim_rows(conn, queues, visible, limit, now + visibility_s, receipt))
         self._idle = not rows
-        rows.sort(key=lambda r: (list(queues).index(r.queue), -r.priority, r.id))  # RETURNING is unordered
+        rows.sort(key=lambda r: (queues.index(r.queue), -r.priority, r.id))  # RETURNING is unordered
         return [
             QueueMessage(
                 queue=r.queue,
@@ -166,32 +138,52 @@ class SqlStepQueue:
             for r in rows
         ]
 
+    def _claim_rows(
+        self, conn: Connection, queues: list[str], visible: Any, limit: int, lease_until: float, receipt: str
+    ) -> list[Any]:
+        rank = case({name: i for i, name in enumerate(queues)}, value=qm.c.queue)
+        candidates = select(qm.c.id).where(visible).order_by(rank, qm.c.priority.desc(), qm.c.id).limit(limit)
+        if not self._db.sqlite:
+            candidates = candidates.with_for_update(skip_locked=True)
+        rows = conn.execute(
+            update(qm)
+            .where(qm.c.id.in_(candidates.scalar_subquery()))
+            .values(receive_count=qm.c.receive_count + 1, visible_at=lease_until, receipt=receipt)
+            .returning(
+                qm.c.id, qm.c.queue, qm.c.priority, qm.c.body, qm.c.receive_count, qm.c.max_receives, qm.c.enqueued_at
+            )
+        ).all()
+        exhausted = [r.id for r in rows if r.receive_count > r.max_receives]
+        if exhausted:  # received max_receives times already: to the DLQ, as SQS's redrive does
+            conn.execute(
+                update(qm)
+                .where(qm.c.id.in_(exhausted))
+                .values(queue=qm.c.queue + DLQ_SUFFIX, receipt=None, visible_at=time.time(), receive_count=0)
+            )
+        return [r for r in rows if r.id not in exhausted]
+
     async def _by_receipt(self, message: QueueMessage, statement: Executable) -> None:
-        async with writing(self._engine) as conn:
-            result = await conn.execute(statement)
-        if result.rowcount == 0:
+        rowcount = await self._write(lambda conn: conn.execute(statement).rowcount)
+        if rowcount == 0:
             raise StaleReceipt(f"message {message.message_id} has a newer receipt or is gone")
 
+    def _mine(self, message: QueueMessage) -> Any:
+        return and_(qm.c.id == int(message.message_id), qm.c.receipt == message.receipt)
+
     async def delete(self, message: QueueMessage) -> None:
-        await self._by_receipt(
-            message, delete(qm).where(qm.c.id == int(message.message_id), qm.c.receipt == message.receipt)
-        )
+        await self._by_receipt(message, delete(qm).where(self._mine(message)))
 
     async def change_visibility(self, message: QueueMessage, timeout_s: float) -> None:
-        await self._by_receipt(
-            message,
-            update(qm)
-            .where(qm.c.id == int(message.message_id), qm.c.receipt == message.receipt)
-            .values(visible_at=time.time() + max(0.0, timeout_s)),
-        )
+        visible_at = time.time() + max(0.0, timeout_s)
+        await self._by_receipt(message, update(qm).where(self._mine(message)).values(visible_at=visible_at))
         if timeout_s <= 0:
-            _wakeup_for(self._url).set()
+            _wakeup_for(self._db.url).set()
 
     async def dead_letter(self, message: QueueMessage) -> None:
         await self._by_receipt(
             message,
             update(qm)
-            .where(qm.c.id == int(message.message_id), qm.c.receipt == message.receipt)
+            .where(self._mine(message))
             .values(queue=dlq_name(message.queue), receipt=None, visible_at=time.time(), receive_count=0),
         )
 
@@ -204,9 +196,8 @@ class SqlStepQueue:
             func.count().filter(and_(in_queue, qm.c.visible_at > now, qm.c.receipt.is_(None))),
             func.count().filter(qm.c.queue == dlq_name(queue)),
         ).where(or_(in_queue, qm.c.queue == dlq_name(queue)))
-        async with reading(self._engine) as conn:
-            visible, in_flight, delayed, dead = (await conn.execute(stmt)).one()
+        visible, in_flight, delayed, dead = await self._db.read(lambda conn: conn.execute(stmt).one())
         return QueueDepth(visible=visible, in_flight=in_flight, delayed=delayed, dead=dead)
 
     async def close(self) -> None:
-        await self._engine.dispose()
+        await close_database(self._db)

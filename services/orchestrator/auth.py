@@ -11,9 +11,8 @@ import hmac
 import time
 
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncEngine
 
-from assetcore.db.engine import reading
+from assetcore.db.database import Database
 from assetcore.db.keys import hash_key
 from assetcore.db.schema import api_keys
 from assetcore.errors import PermissionDenied, Unauthenticated
@@ -25,8 +24,8 @@ CACHE_TTL_S = 30.0
 
 
 class Authenticator:
-    def __init__(self, engine: AsyncEngine, internal_token: str) -> None:
-        self._engine = engine
+    def __init__(self, db: Database, internal_token: str) -> None:
+        self._db = db
         self._internal_token = internal_token
         self._cache: dict[str, tuple[Principal, float]] = {}
 
@@ -39,12 +38,8 @@ class Authenticator:
         cached = self._cache.get(digest)
         if cached is not None and cached[1] > time.monotonic():
             return cached[0]
-        async with reading(self._engine) as conn:
-            row = (
-                await conn.execute(
-                    select(api_keys).where(api_keys.c.key_hash == digest, api_keys.c.revoked_at.is_(None))
-                )
-            ).first()
+        query = select(api_keys).where(api_keys.c.key_hash == digest, api_keys.c.revoked_at.is_(None))
+        row = await self._db.read(lambda conn: conn.execute(query).first())
         if row is None:
             raise Unauthenticated("invalid or revoked API key")
         principal = Principal(

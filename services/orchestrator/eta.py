@@ -13,8 +13,7 @@ import time
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import func, insert, select, update
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy import Connection, func, insert, select, update
 
 from assetcore.db.schema import step_attempts, step_stats, steps
 from assetcore.proto.v1 import job_pb2
@@ -26,34 +25,22 @@ WORKER_WINDOW_S = 300.0
 CACHE_TTL_S = 5.0
 
 
-async def record_duration(conn: AsyncConnection, step: str, duration_s: float, now: float) -> None:
-    current = (await conn.execute(select(step_stats.c.mean_s).where(step_stats.c.step == step))).scalar()
-    if current is None:
-        await conn.execute(insert(step_stats).values(step=step, mean_s=duration_s, samples=1, updated_at=now))
-        return
-    await conn.execute(
+def record_duration(conn: Connection, step: str, duration_s: float, now: float) -> None:
+    mean = step_stats.c.mean_s
+    updated = conn.execute(
         update(step_stats)
         .where(step_stats.c.step == step)
-        .values(
-            mean_s=current + EWMA_WEIGHT * (duration_s - current),
-            samples=step_stats.c.samples + 1,
-            updated_at=now,
-        )
+        .values(mean_s=mean + EWMA_WEIGHT * (duration_s - mean), samples=step_stats.c.samples + 1, updated_at=now)
     )
+    if updated.rowcount == 0:
+        conn.execute(insert(step_stats).values(step=step, mean_s=duration_s, samples=1, updated_at=now))
 
 
-async def queue_position(conn: AsyncConnection, step: Mapping[str, Any]) -> int:
-    return int(
-        (
-            await conn.execute(
-                select(func.count()).where(
-                    steps.c.name == step["name"],
-                    steps.c.state == QUEUED,
-                    steps.c.queued_at < step["queued_at"],
-                )
-            )
-        ).scalar_one()
+def queue_position(conn: Connection, step: Mapping[str, Any]) -> int:
+    ahead = select(func.count()).where(
+        steps.c.name == step["name"], steps.c.state == QUEUED, steps.c.queued_at < step["queued_at"]
     )
+    return int(conn.execute(ahead).scalar_one())
 
 
 class EtaModel:
@@ -64,14 +51,14 @@ class EtaModel:
         self._workers: dict[str, int] = {}
         self._loaded_at = -CACHE_TTL_S
 
-    async def _refresh(self, conn: AsyncConnection) -> None:
+    def _refresh(self, conn: Connection) -> None:
         now = time.monotonic()
         if now - self._loaded_at < CACHE_TTL_S:
             return
         self._means = {
-            r.step: r.mean_s for r in await conn.execute(select(step_stats.c.step, step_stats.c.mean_s))
+            r.step: r.mean_s for r in conn.execute(select(step_stats.c.step, step_stats.c.mean_s))
         }
-        rows = await conn.execute(
+        rows = conn.execute(
             select(steps.c.name, func.count(func.distinct(step_attempts.c.worker_id)))
             .select_from(step_attempts.join(steps, steps.c.id == step_attempts.c.step_id))
             .where(step_attempts.c.started_at >= time.time() - WORKER_WINDOW_S)
@@ -86,19 +73,19 @@ class EtaModel:
     def _wait(self, name: str, position: int) -> float:
         return (position // max(1, self._workers.get(name, 1))) * self._mean(name)
 
-    async def step_eta(self, conn: AsyncConnection, name: str, position: int) -> float:
-        await self._refresh(conn)
+    def step_eta(self, conn: Connection, name: str, position: int) -> float:
+        self._refresh(conn)
         return self._wait(name, position) + self._mean(name)
 
-    async def queue_info(
-        self, conn: AsyncConnection, step_rows: Sequence[Mapping[str, Any]]
+    def queue_info(
+        self, conn: Connection, step_rows: Sequence[Mapping[str, Any]]
     ) -> dict[str, job_pb2.QueueInfo]:
         """Position and ETA of each queued step."""
-        await self._refresh(conn)
+        self._refresh(conn)
         queue = {}
         for step in step_rows:
             if step["state"] == QUEUED:
-                position = await queue_position(conn, step)
+                position = queue_position(conn, step)
                 eta_s = self._wait(step["name"], position) + self._mean(step["name"])
                 queue[step["id"]] = job_pb2.QueueInfo(position=position, eta_seconds=eta_s)
         return queue

@@ -15,8 +15,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from google.protobuf.timestamp_pb2 import Timestamp
-from sqlalchemy import Select, insert, select, update
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy import Connection, Select, insert, select, update
 
 from assetcore.db.schema import job_events, job_transitions, jobs, outbox, step_attempts, steps
 from assetcore.proto.v1 import events_pb2, step_pb2
@@ -53,7 +52,7 @@ def _locked(query: Select[Any]) -> Select[Any]:
 
 class JobTx:
     def __init__(
-        self, conn: AsyncConnection, job: Dict, now: float, *, publish_events: bool, new: bool = False
+        self, conn: Connection, job: Dict, now: float, *, publish_events: bool, new: bool = False
     ) -> None:
         """`publish_events`: also write events to the outbox for the bus (when there is one)."""
         self.conn = conn
@@ -72,9 +71,9 @@ class JobTx:
     # -- loading with the job row locked ------------------------------------------------------
 
     @classmethod
-    async def for_job(
+    def for_job(
         cls,
-        conn: AsyncConnection,
+        conn: Connection,
         job_id: str,
         now: float,
         *,
@@ -84,43 +83,33 @@ class JobTx:
         query = select(jobs).where(jobs.c.id == job_id).with_for_update()
         if tenant_id is not None:
             query = query.where(jobs.c.tenant_id == tenant_id)
-        row = (await conn.execute(query)).mappings().first()
+        row = conn.execute(query).mappings().first()
         return None if row is None else cls(conn, dict(row), now, publish_events=publish_events)
 
     @classmethod
-    async def for_step(
-        cls, conn: AsyncConnection, step_id: str, now: float, *, publish_events: bool
+    def for_step(
+        cls, conn: Connection, step_id: str, now: float, *, publish_events: bool
     ) -> tuple[JobTx, Dict] | None:
         """The job (locked) and the step, in one statement."""
-        row = (
-            await conn.execute(
-                _locked(
-                    select(*_labelled("j", "s"))
-                    .join(jobs, jobs.c.id == steps.c.job_id)
-                    .where(steps.c.id == step_id)
-                )
-            )
-        ).first()
+        query = select(*_labelled("j", "s")).join(jobs, jobs.c.id == steps.c.job_id).where(steps.c.id == step_id)
+        row = conn.execute(_locked(query)).first()
         if row is None:
             return None
         return cls(conn, _split(row, "j"), now, publish_events=publish_events), _split(row, "s")
 
     @classmethod
-    async def for_attempt(
-        cls, conn: AsyncConnection, attempt_id: str, now: float, *, publish_events: bool
+    def for_attempt(
+        cls, conn: Connection, attempt_id: str, now: float, *, publish_events: bool
     ) -> tuple[JobTx, Dict, Dict] | None:
         """The job (locked), the step and the attempt, in one statement."""
-        row = (
-            await conn.execute(
-                _locked(
-                    select(*_labelled("j", "s", "a"))
-                    .select_from(step_attempts)
-                    .join(steps, steps.c.id == step_attempts.c.step_id)
-                    .join(jobs, jobs.c.id == steps.c.job_id)
-                    .where(step_attempts.c.id == attempt_id)
-                )
-            )
-        ).first()
+        query = (
+            select(*_labelled("j", "s", "a"))
+            .select_from(step_attempts)
+            .join(steps, steps.c.id == step_attempts.c.step_id)
+            .join(jobs, jobs.c.id == steps.c.job_id)
+            .where(step_attempts.c.id == attempt_id)
+        )
+        row = conn.execute(_locked(query)).first()
         if row is None:
             return None
         tx = cls(conn, _split(row, "j"), now, publish_events=publish_events)
@@ -185,20 +174,20 @@ class JobTx:
         )
         self.enqueued += 1
 
-    async def flush(self) -> None:
+    def flush(self) -> None:
         """Write everything collected. Call last, inside the transaction."""
         now = self.now
         if self.new:
-            await self.conn.execute(insert(jobs).values(**{**self.job, "updated_at": now}))
-            await self.conn.execute(insert(steps), self._new_steps)
+            self.conn.execute(insert(jobs).values(**{**self.job, "updated_at": now}))
+            self.conn.execute(insert(steps), self._new_steps)
         elif self._job_changes:
-            await self.conn.execute(
+            self.conn.execute(
                 update(jobs).where(jobs.c.id == self.job["id"]).values(updated_at=now, **self._job_changes)
             )
         for step_id, fields in self._step_changes.items():
-            await self.conn.execute(update(steps).where(steps.c.id == step_id).values(**fields))
+            self.conn.execute(update(steps).where(steps.c.id == step_id).values(**fields))
         if self.events:
-            await self.conn.execute(
+            self.conn.execute(
                 insert(job_events),
                 [
                     {"job_id": e.job_id, "seq": e.sequence, "at": now, "payload": e.SerializeToString()}
@@ -220,8 +209,8 @@ class JobTx:
         if self.outbox_rows:
             rows = [{**r, "created_at": now} for r in self.outbox_rows]
             returning = insert(outbox).returning(outbox.c.id, sort_by_parameter_order=True)
-            ids = (await self.conn.execute(returning, rows)).scalars().all()
+            ids = (self.conn.execute(returning, rows)).scalars().all()
             for row, row_id in zip(self.outbox_rows, ids, strict=True):
                 row["id"] = row_id
         if self._transitions:
-            await self.conn.execute(insert(job_transitions), [{**t, "at": now} for t in self._transitions])
+            self.conn.execute(insert(job_transitions), [{**t, "at": now} for t in self._transitions])

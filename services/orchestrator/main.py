@@ -12,11 +12,9 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
-from sqlalchemy.ext.asyncio import AsyncEngine
-
 from assetcore.adapters import open_blob_store, open_publisher, open_queue
 from assetcore.config import Settings
-from assetcore.db.engine import create_engine, is_sqlite
+from assetcore.db.database import Database, close_database, open_database
 from assetcore.db.migrate import upgrade_all
 from assetcore.events.notifier import JobNotifier
 from assetcore.events.relay import OutboxRelay
@@ -33,23 +31,20 @@ SERVICE_NAME = orchestrator_pb2.DESCRIPTOR.services_by_name["OrchestratorService
 class RunningOrchestrator:
     address: str
     core: Orchestrator
-    engine: AsyncEngine
+    db: Database
     relay: OutboxRelay
 
 
 @asynccontextmanager
 async def running(settings: Settings, address: str | None = None) -> AsyncIterator[RunningOrchestrator]:
     await upgrade_all(settings)
-    db_url = settings.resolved_database_url()
-    engine = create_engine(db_url, pool_size=1 if is_sqlite(db_url) else 10)
+    db = open_database(settings.resolved_database_url())
     blobs = open_blob_store(settings)
     queue = open_queue(settings)
     publisher = open_publisher(settings)
-    relay = OutboxRelay(engine, queue, publisher)
-    core = Orchestrator(
-        engine, blobs, settings, JobNotifier(), relay.committed, publish_events=publisher is not None
-    )
-    servicer = OrchestratorServicer(core, Authenticator(engine, settings.secret("internal_token")))
+    relay = OutboxRelay(db, queue, publisher)
+    core = Orchestrator(db, blobs, settings, JobNotifier(), relay.committed, publish_events=publisher is not None)
+    servicer = OrchestratorServicer(core, Authenticator(db, settings.secret("internal_token")))
     server = GrpcServer(
         [SERVICE_NAME], lambda s: orchestrator_pb2_grpc.add_OrchestratorServiceServicer_to_server(servicer, s)
     )
@@ -58,7 +53,7 @@ async def running(settings: Settings, address: str | None = None) -> AsyncIterat
         port = await server.start(address or settings.orchestrator_address)
         await server.set_serving(True)
         host = (address or settings.orchestrator_address).rsplit(":", 1)[0]
-        yield RunningOrchestrator(address=f"{host}:{port}", core=core, engine=engine, relay=relay)
+        yield RunningOrchestrator(address=f"{host}:{port}", core=core, db=db, relay=relay)
     finally:
         await server.stop(grace_s=5)
         relay_task.cancel()
@@ -68,4 +63,4 @@ async def running(settings: Settings, address: str | None = None) -> AsyncIterat
         await blobs.close()
         if publisher is not None:
             await publisher.close()
-        await engine.dispose()
+        await close_database(db)

@@ -100,7 +100,7 @@ class OrchestratorServicer(orchestrator_pb2_grpc.OrchestratorServiceServicer):
     async def GetAsset(
         self, principal: Principal, request: orchestrator_pb2.GetAssetRequest
     ) -> library_pb2.Asset:
-        return await library.get_asset(self.core.engine, principal, request.asset_id)
+        return await library.get_asset(self.core.db, principal, request.asset_id)
 
     @rpc("viewer")
     async def ListAssets(self, principal: Principal, request: orchestrator_pb2.ListAssetsRequest) -> Any:
@@ -109,7 +109,7 @@ class OrchestratorServicer(orchestrator_pb2_grpc.OrchestratorServiceServicer):
         size = min(request.page_size or 20, MAX_PAGE)
         after = decode_token(request.page_token, "ast") if request.page_token else None
         found, more = await library.list_assets(
-            self.core.engine, principal, request.query, request.tags, size, after
+            self.core.db, principal, request.query, request.tags, size, after
         )
         return orchestrator_pb2.ListAssetsResponse(
             assets=found, next_page_token=encode_token(found[-1].id) if more else ""

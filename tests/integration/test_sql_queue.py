@@ -7,7 +7,6 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from assetcore.db.engine import create_engine
 from assetcore.db.migrate import upgrade
 from assetcore.queues.base import StaleReceipt
 from assetcore.queues.sql import SqlStepQueue
@@ -16,7 +15,7 @@ from assetcore.queues.sql import SqlStepQueue
 @pytest.fixture
 async def queue(database_url: str) -> AsyncIterator[SqlStepQueue]:
     await upgrade(database_url)
-    q = SqlStepQueue(create_engine(database_url), max_receives=3, poll_interval_s=0.01, max_poll_interval_s=0.05)
+    q = SqlStepQueue(database_url, max_receives=3, poll_interval_s=0.01, max_poll_interval_s=0.05)
     yield q
     await q.close()
 
@@ -98,7 +97,7 @@ async def test_long_poll_wakes_on_send(queue: SqlStepQueue) -> None:
 
 
 async def test_concurrent_consumers_never_share_a_message(queue: SqlStepQueue, database_url: str) -> None:
-    other = SqlStepQueue(create_engine(database_url), max_receives=3)
+    other = SqlStepQueue(database_url, max_receives=3)
     try:
         for i in range(40):
             await queue.send("export", str(i).encode())

@@ -10,7 +10,7 @@ from typing import Any
 
 from assetcore.adapters import open_queue
 from assetcore.config import Settings
-from assetcore.db.engine import create_engine
+from assetcore.db.database import close_database, open_database
 from assetcore.db.keys import create_api_key
 from assetcore.embedded import EmbeddedMesh, embedded_mesh
 from assetcore.proto.v1 import events_pb2, job_pb2
@@ -64,11 +64,11 @@ class Harness:
         return await self.api.get_job(self.key, job_id)
 
     async def key_for(self, tenant: str, project: str = "default", role: str = "editor") -> str:
-        engine = create_engine(self.settings.resolved_database_url(), pool_size=1)
+        db = open_database(self.settings.resolved_database_url())
         try:
-            return (await create_api_key(engine, tenant, project, role))[1]
+            return (await create_api_key(db, tenant, project, role))[1]
         finally:
-            await engine.dispose()
+            await close_database(db)
 
     async def depth(self, queue: str) -> QueueDepth:
         q = open_queue(self.settings)

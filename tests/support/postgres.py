@@ -7,6 +7,7 @@ root the server runs as the `postgres` user.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
 import shutil
@@ -49,7 +50,7 @@ def _docker_postgres() -> Iterator[str]:
     except ImportError as exc:
         raise PostgresUnavailable(f"testcontainers unavailable: {exc}") from exc
     try:
-        container = PostgresContainer("postgres:16-alpine", driver="asyncpg")
+        container = PostgresContainer("postgres:16-alpine", driver="psycopg")
         container.start()
     except DockerException as exc:
         raise PostgresUnavailable(f"no Docker engine: {exc}") from exc
@@ -87,7 +88,7 @@ def _local_postgres() -> Iterator[str]:
         detail = exc.stderr.decode(errors="replace") if isinstance(exc, subprocess.CalledProcessError) else str(exc)
         raise PostgresUnavailable(f"local PostgreSQL failed to start: {detail.strip()}") from exc
     try:
-        yield f"postgresql+asyncpg://postgres@127.0.0.1:{port}/postgres"
+        yield f"postgresql+psycopg://postgres@127.0.0.1:{port}/postgres"
     finally:
         subprocess.run([*prefix, pg_ctl, "-D", str(data), "-m", "immediate", "stop"], capture_output=True)
         shutil.rmtree(root, ignore_errors=True)
@@ -95,7 +96,7 @@ def _local_postgres() -> Iterator[str]:
 
 @contextlib.contextmanager
 def postgres_server() -> Iterator[str]:
-    """The URL (asyncpg) of the server's `postgres` database; raises PostgresUnavailable."""
+    """The URL (psycopg) of the server's `postgres` database; raises PostgresUnavailable."""
     reasons = []
     for start in (_docker_postgres, _local_postgres):
         try:
@@ -109,20 +110,18 @@ def postgres_server() -> Iterator[str]:
 
 async def create_database(server_url: str, name: str) -> str:
     """A fresh, empty database on the server; returns its URL."""
-    import asyncpg
+    import psycopg
 
-    dsn = server_url.replace("postgresql+asyncpg", "postgresql")
+    dsn = server_url.replace("postgresql+psycopg", "postgresql")
     deadline = time.monotonic() + 10
     while True:
         try:
-            conn = await asyncpg.connect(dsn)
+            conn = await psycopg.AsyncConnection.connect(dsn, autocommit=True)
             break
-        except OSError:
+        except psycopg.OperationalError:
             if time.monotonic() > deadline:
                 raise
-            time.sleep(0.1)
-    try:
+            await asyncio.sleep(0.1)
+    async with conn:
         await conn.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await conn.close()
     return server_url.rsplit("/", 1)[0] + f"/{name}"

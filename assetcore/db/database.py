@@ -1,0 +1,132 @@
+"""Databases: SQLAlchemy engines whose transactions run whole in a worker thread.
+
+A transaction is a plain function of a `Connection`: `await db.write(fn)` runs it inside
+BEGIN ... COMMIT (rollback on error) in a thread and returns its result. One hop between the
+event loop and the thread per transaction, not per statement: the orchestrator's and the
+queue's transactions are a dozen statements each, and the hot path runs thousands a minute.
+
+SQLite (local profile): WAL so readers never block the writer; one writer thread, so this
+process's writers take turns without meeting SQLite's busy handler (which sleeps in steps
+of up to 100 ms); BEGIN IMMEDIATE so a transaction takes the write lock up front. Other
+processes on the same file (`assetcore up`) wait in the busy handler, in the writer thread,
+never blocking the event loop.
+
+PostgreSQL (production): psycopg, a thread per pooled connection.
+
+Databases are shared per URL within a process (`open_database`), so the orchestrator's
+relay and the workers of the embedded mesh use one writer for the queue file.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any, TypeVar
+
+from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy.engine import make_url
+
+T = TypeVar("T")
+_READ_ONLY = "assetcore_read_only"
+# Async drivers in URLs are accepted and mapped to the threaded sync drivers used here.
+_DRIVERS = {"sqlite+aiosqlite": "sqlite", "postgresql+asyncpg": "postgresql+psycopg", "postgresql": "postgresql+psycopg"}
+
+
+def normalize_url(url: str) -> str:
+    parsed = make_url(url)
+    driver = _DRIVERS.get(parsed.drivername, parsed.drivername)
+    return parsed.set(drivername=driver).render_as_string(hide_password=False)
+
+
+def is_sqlite(url: str) -> bool:
+    return make_url(url).get_backend_name() == "sqlite"
+
+
+def _sqlite_engine(url: str) -> Engine:
+    database = make_url(url).database
+    if not database or database == ":memory:":
+        raise ValueError("SQLite needs a file: every process of the mesh shares it")
+    Path(database).parent.mkdir(parents=True, exist_ok=True)
+    engine = create_engine(url, pool_size=4, max_overflow=0)
+
+    @event.listens_for(engine, "connect")
+    def on_connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None  # let the "begin" hook issue BEGIN itself
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def on_begin(connection: Any) -> None:
+        read_only = connection.get_execution_options().get(_READ_ONLY, False)
+        connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
+
+    return engine
+
+
+class Database:
+    def __init__(self, url: str, *, pool_size: int = 8) -> None:
+        self.url = normalize_url(url)
+        self.sqlite = is_sqlite(self.url)
+        if self.sqlite:
+            self.engine = _sqlite_engine(self.url)
+            self._writer = ThreadPoolExecutor(1, thread_name_prefix="db-write")
+            self._readers = ThreadPoolExecutor(2, thread_name_prefix="db-read")
+        else:
+            self.engine = create_engine(self.url, pool_size=pool_size, max_overflow=0, pool_pre_ping=True)
+            self._writer = self._readers = ThreadPoolExecutor(pool_size, thread_name_prefix="db")
+        self._users = 0
+
+    def _write(self, fn: Callable[[Connection], T]) -> T:
+        with self.engine.begin() as conn:
+            return fn(conn)
+
+    def _read(self, fn: Callable[[Connection], T]) -> T:
+        with self.engine.connect().execution_options(**{_READ_ONLY: True}) as conn:
+            try:
+                return fn(conn)
+            finally:
+                conn.rollback()
+
+    async def write(self, fn: Callable[[Connection], T]) -> T:
+        """Run fn in a write transaction (committed if it returns, rolled back if it raises)."""
+        return await asyncio.get_running_loop().run_in_executor(self._writer, self._write, fn)
+
+    async def read(self, fn: Callable[[Connection], T]) -> T:
+        """Run fn in a read-only transaction (on SQLite: without taking the write lock)."""
+        return await asyncio.get_running_loop().run_in_executor(self._readers, self._read, fn)
+
+    def dispose(self) -> None:
+        self._writer.shutdown(wait=True)
+        self._readers.shutdown(wait=True)
+        self.engine.dispose()
+
+
+_shared: dict[str, Database] = {}
+_shared_lock = threading.Lock()
+
+
+def open_database(url: str) -> Database:
+    """The process's Database for this URL; every open_database needs a close_database."""
+    key = normalize_url(url)
+    with _shared_lock:
+        db = _shared.get(key)
+        if db is None:
+            db = _shared[key] = Database(key)
+        db._users += 1
+        return db
+
+
+async def close_database(db: Database) -> None:
+    with _shared_lock:
+        db._users -= 1
+        if db._users > 0:
+            return
+        _shared.pop(db.url, None)
+    await asyncio.to_thread(db.dispose)
