@@ -1,0 +1,43 @@
+"""The clip vocabulary (what job.animation.clips may name) and the procedural library behind it.
+
+The orchestrator validates clip names without importing services, so it mirrors these tuples:
+keep them simple lowercase words.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from assetcore.geometry.model import Clip
+from assetcore.worker.backend import ErrorCode, StepError
+from services.anim.body import Body
+from services.anim.humanoid_clips import HUMANOID_BUILDERS
+from services.anim.quadruped_clips import QUADRUPED_BUILDERS
+
+HUMANOID_CLIPS = ("idle", "walk", "run", "jump", "attack", "wave")
+QUADRUPED_CLIPS = ("idle", "walk", "run")
+ALL_CLIPS = tuple(dict.fromkeys(HUMANOID_CLIPS + QUADRUPED_CLIPS))
+
+_BUILDERS = {"humanoid": HUMANOID_BUILDERS, "quadruped": QUADRUPED_BUILDERS}
+_VOCABULARY = {"humanoid": HUMANOID_CLIPS, "quadruped": QUADRUPED_CLIPS}
+
+
+def select_clips(kind: str, requested: Sequence[str]) -> tuple[str, ...]:
+    """The clips to make: all of the kind's when none are requested; INVALID_PARAMS names a clip
+    the kind has not got."""
+    available = _VOCABULARY[kind]
+    if not requested:
+        return available
+    for name in requested:
+        if name not in available:
+            raise StepError(
+                ErrorCode.INVALID_PARAMS,
+                f"animation.clips: {name!r} is not available for a {kind} "
+                f"(available: {', '.join(available)})",
+            )
+    return tuple(dict.fromkeys(requested))
+
+
+def build_clips(body: Body, names: Sequence[str], fps: float, in_place: bool) -> list[Clip]:
+    builders = _BUILDERS[body.kind]
+    return [builders[name](body, fps, in_place) for name in names]

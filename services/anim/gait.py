@@ -1,0 +1,106 @@
+"""Parametric gaits: where each foot is over one cycle, and the timing helpers clips share.
+
+A foot is planted for the first `duty` share of its cycle: its pivot (ball or toe tip) slides
+back under the body at exactly the travel speed, so it stays put on the ground while the body
+moves forward; late in stance the heel rolls up over the pivot. In swing the ankle returns along
+a Hermite curve whose end velocities match stance, lifted by a smooth bump: positions and
+velocities are continuous everywhere, including across the loop.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from services.anim import quaternions as quat
+from services.anim.quaternions import Floats
+
+MIN_CYCLE_FRAMES = 4
+
+
+@dataclass(frozen=True)
+class Gait:
+    cycle_s: float  # one full cycle (two steps of a biped)
+    stride: float  # distance travelled per cycle, metres
+    duty: float  # share of the cycle each foot is on the ground
+    lift: float  # swing height of the ankle, metres
+    heel_roll: float  # radians the foot rolls over its pivot by the end of stance
+
+
+@dataclass(frozen=True)
+class FootTrack:
+    ankle: Floats  # (frames, 3) ankle targets relative to the body (travel not included)
+    pitch: Floats  # (frames,) the foot's world pitch about +X (heel up is positive)
+    toe_pitch: Floats  # (frames,) world pitch of a toe joint: flat on the ground in stance
+
+
+@dataclass(frozen=True)
+class Timeline:
+    frames: int
+    fps: float
+    duration: float
+
+    @property
+    def times(self) -> Floats:
+        return np.arange(self.frames) / self.fps
+
+    @property
+    def phase(self) -> Floats:
+        """0 at the first frame, 1 at the last."""
+        return np.arange(self.frames) / max(self.frames - 1, 1)
+
+
+def timeline(duration: float, fps: float) -> Timeline:
+    """Frames covering `duration` at `fps`, with the duration snapped to whole frames so the last
+    frame lands exactly on the end (at least MIN_CYCLE_FRAMES intervals)."""
+    intervals = max(round(duration * fps), MIN_CYCLE_FRAMES)
+    return Timeline(frames=intervals + 1, fps=fps, duration=intervals / fps)
+
+
+def smoothstep(x: Floats | float) -> Floats:
+    x = np.clip(np.asarray(x, dtype=np.float64), 0.0, 1.0)
+    return x * x * (3.0 - 2.0 * x)
+
+
+def keyed(u: Floats, keys: list[tuple[float, float]]) -> Floats:
+    """A value eased (smoothstep) between (time, value) keys over normalised time u."""
+    times = np.array([t for t, _ in keys])
+    values = np.array([v for _, v in keys])
+    segment = np.clip(np.searchsorted(times, u, side="right") - 1, 0, len(keys) - 2)
+    span = np.maximum(times[segment + 1] - times[segment], 1e-12)
+    local = smoothstep((u - times[segment]) / span)
+    return values[segment] + (values[segment + 1] - values[segment]) * local
+
+
+def foot_track(gait: Gait, phase: Floats, ankle_rest: Floats, pivot_rest: Floats) -> FootTrack:
+    """The foot over `phase` (0..1 per cycle, 0 = the foot touches down at the front of its stride)."""
+    phase = np.mod(phase, 1.0)
+    sweep = gait.duty * gait.stride  # how far the planted foot slides back relative to the body
+    offset = ankle_rest - pivot_rest
+    stance = phase < gait.duty
+    s = np.where(stance, phase / gait.duty, 1.0)
+    u = np.where(stance, 0.0, (phase - gait.duty) / (1.0 - gait.duty))
+
+    def planted(progress: Floats) -> tuple[Floats, Floats]:
+        roll = gait.heel_roll * smoothstep((progress - 0.5) / 0.5)
+        pivot = np.broadcast_to(pivot_rest, (len(progress), 3)).copy()
+        pivot[:, 2] += 0.5 * sweep - sweep * progress
+        return pivot + quat.rotate(quat.about_x(roll), offset), roll
+
+    stance_ankle, stance_roll = planted(s)
+    lift_off, _ = planted(np.ones(1))
+    touch_down, _ = planted(np.zeros(1))
+    velocity = -sweep / gait.duty * (1.0 - gait.duty)  # dz/du at both ends of the swing
+    h00, h10, h01, h11 = 2 * u**3 - 3 * u**2 + 1, u**3 - 2 * u**2 + u, -2 * u**3 + 3 * u**2, u**3 - u**2
+    swing_ankle = np.broadcast_to(ankle_rest, (len(u), 3)).copy()
+    swing_ankle[:, 2] = h00 * lift_off[0, 2] + h10 * velocity + h01 * touch_down[0, 2] + h11 * velocity
+    ease = smoothstep(u)
+    swing_ankle[:, 1] = (
+        lift_off[0, 1] + (touch_down[0, 1] - lift_off[0, 1]) * ease + gait.lift * 16 * u**2 * (1 - u) ** 2
+    )
+    swing_roll = gait.heel_roll * (1.0 - smoothstep(u / 0.5))
+    ankle = np.where(stance[:, None], stance_ankle, swing_ankle)
+    pitch = np.where(stance, stance_roll, swing_roll)
+    toe_pitch = np.where(stance, 0.0, swing_roll * smoothstep(u / 0.25))
+    return FootTrack(ankle=ankle, pitch=pitch, toe_pitch=toe_pitch)

@@ -1,0 +1,97 @@
+"""Driving limbs in a Poser: legs by two-bone IK onto foot tracks, arms and chains by aiming."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from services.anim import quaternions as quat
+from services.anim.body import Body, Leg
+from services.anim.gait import FootTrack, keyed
+from services.anim.pose import Poser, two_bone_ik
+from services.anim.quaternions import Floats
+
+REACH_MARGIN = 0.985  # keep IK targets inside this share of a leg's full reach
+
+
+def standing(leg: Leg, poser: Poser) -> FootTrack:
+    """A foot planted at its rest place for the whole clip."""
+    ankle = np.broadcast_to(poser.rest(leg.foot), (poser.frames, 3)).copy()
+    zeros = np.zeros(poser.frames)
+    return FootTrack(ankle=ankle, pitch=zeros, toe_pitch=zeros)
+
+
+def leg_reach(poser: Poser, leg: Leg) -> float:
+    upper = np.linalg.norm(poser.rest(leg.lower) - poser.rest(leg.upper))
+    lower = np.linalg.norm(poser.rest(leg.foot) - poser.rest(leg.lower))
+    return float(upper + lower)
+
+
+def drop_to_reach(poser: Poser, body: Body, tracks: dict[str, FootTrack], travel: Floats) -> float:
+    """How far the root must sink (metres, >= 0) so every foot target stays within reach.
+
+    Estimated with the hips translated by the root offset (not rotated): rotations are small.
+    """
+    drop = 0.0
+    for name, leg in body.legs.items():
+        hip = poser.rest(leg.upper) + poser.root_offset
+        target = tracks[name].ankle + travel[:, None] * np.array([0.0, 0.0, 1.0])
+        horizontal2 = np.sum((target - hip)[:, [0, 2]] ** 2, axis=1)
+        reach = REACH_MARGIN * leg_reach(poser, leg)
+        allowed = np.sqrt(np.maximum(reach**2 - horizontal2, 0.0))
+        drop = max(drop, float(np.max((hip[:, 1] - target[:, 1]) - allowed)))
+    return max(drop, 0.0)
+
+
+def plant_legs(poser: Poser, body: Body, tracks: dict[str, FootTrack], travel: Floats) -> None:
+    """Set every leg's rotations so its ankle follows its track (plus the root's travel along +Z)."""
+    forward = np.array([0.0, 0.0, 1.0])
+    for name, leg in body.legs.items():
+        track = tracks[name]
+        hip = poser.position(leg.upper)
+        target = track.ankle + travel[:, None] * forward
+        upper = poser.rest(leg.lower) - poser.rest(leg.upper)
+        lower = poser.rest(leg.foot) - poser.rest(leg.lower)
+        upper_rotation, lower_rotation = two_bone_ik(hip, target, upper, lower, leg.pole)
+        poser.set(leg.upper, upper_rotation)
+        poser.set(leg.lower, lower_rotation)
+        poser.set(leg.foot, quat.about_x(track.pitch))
+        if leg.toe is not None and poser.has(leg.toe):
+            poser.set(leg.toe, quat.about_x(track.toe_pitch))
+
+
+def aim(poser: Poser, joint: str, direction: Floats) -> None:
+    """Point a bone (head -> tail) along a world direction: (3,) or (frames, 3)."""
+    rest = poser.rest_tail(joint) - poser.rest(joint)
+    poser.set(joint, quat.between(rest, np.broadcast_to(direction, (poser.frames, 3))))
+
+
+def keyed_direction(u: Floats, keys: list[tuple[float, tuple[float, float, float]]]) -> Floats:
+    """Directions eased between (time, vector) keys over normalised time u, unit length."""
+    columns = [keyed(u, [(t, vector[axis]) for t, vector in keys]) for axis in range(3)]
+    directions = np.stack(columns, axis=-1)
+    return directions / np.maximum(np.linalg.norm(directions, axis=-1, keepdims=True), 1e-12)
+
+
+def hang_arms(
+    poser: Poser, body: Body, swing: dict[str, Floats | float], flex: dict[str, Floats | float]
+) -> None:
+    """The arms of the sides in `swing` ("Left", "Right") hanging beside the body, swung forward by
+    `swing` (radians) with elbows bent by `flex`."""
+    angle = math.radians(body.hang_degrees)
+    for side, forward_swing in swing.items():
+        sign = 1.0 if side == "Left" else -1.0
+        down = np.array([sign * math.sin(angle), -math.cos(angle), 0.0])
+        for joint, bend in ((f"{side}Arm", 0.0), (f"{side}ForeArm", flex[side])):
+            rest = poser.rest_tail(joint) - poser.rest(joint)
+            forward = quat.about_x(-(np.asarray(forward_swing) + bend))
+            poser.set(joint, quat.multiply(forward, quat.between(rest, down)))
+
+
+def chain(poser: Poser, joints: tuple[str, ...], start: Floats, end: Floats) -> None:
+    """Spread a rotation along a chain: world rotations slerped from `start` to `end`."""
+    for index, joint in enumerate(joints):
+        if poser.has(joint):
+            t = (index + 1) / len(joints)
+            poser.set(joint, quat.slerp(start, end, t))

@@ -1,0 +1,62 @@
+"""What the anim step is asked for: JobInput.animation plus its advanced options
+(JobInput.step_options["anim"]), validated with INVALID_PARAMS naming the field."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from assetcore.proto.v1 import job_pb2
+from assetcore.worker.backend import ErrorCode, StepError
+from services.anim.clips import ALL_CLIPS
+
+DEFAULT_FPS = 30
+MIN_FPS, MAX_FPS = 1, 120
+DEFAULT_BVH_CLIP = "bvh"
+KNOWN = ("bvh_name",)
+_CLIP_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}$")
+
+
+@dataclass(frozen=True)
+class AnimOptions:
+    clips: tuple[str, ...]  # requested clip names; empty: the whole library for the skeleton
+    fps: int
+    in_place: bool
+    bvh: bytes  # empty: none
+    bvh_name: str
+
+
+def parse_options(animation: job_pb2.AnimationOptions, params: Mapping[str, Any]) -> AnimOptions:
+    unknown = sorted(set(params) - set(KNOWN))
+    if unknown:
+        raise StepError(
+            ErrorCode.INVALID_PARAMS, f"anim.{unknown[0]}: unknown option (known: {', '.join(KNOWN)})"
+        )
+    fps = animation.fps or DEFAULT_FPS
+    if not MIN_FPS <= fps <= MAX_FPS:
+        raise StepError(ErrorCode.INVALID_PARAMS, f"animation.fps: {fps} is outside {MIN_FPS}..{MAX_FPS}")
+    for name in animation.clips:
+        if name not in ALL_CLIPS:
+            raise StepError(
+                ErrorCode.INVALID_PARAMS,
+                f"animation.clips: unknown clip {name!r} (known: {', '.join(ALL_CLIPS)})",
+            )
+    bvh_name = params.get("bvh_name", DEFAULT_BVH_CLIP)
+    if not isinstance(bvh_name, str) or not _CLIP_NAME.match(bvh_name):
+        raise StepError(
+            ErrorCode.INVALID_PARAMS,
+            f"anim.bvh_name: {bvh_name!r} is not a lowercase name of letters, digits, _ or -",
+        )
+    if bvh_name in ALL_CLIPS:
+        raise StepError(
+            ErrorCode.INVALID_PARAMS, f"anim.bvh_name: {bvh_name!r} is the name of a generated clip"
+        )
+    return AnimOptions(
+        clips=tuple(animation.clips),
+        fps=int(fps),
+        in_place=bool(animation.in_place),
+        bvh=bytes(animation.bvh),
+        bvh_name=bvh_name,
+    )
