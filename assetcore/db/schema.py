@@ -82,6 +82,7 @@ jobs = Table(
     Column("cost_usd", Float, nullable=False, default=0.0),
     Column("asset_id", String(40)),
     Column("asset_version", Integer),
+    Column("attachments", Text),  # JSON: files given with the input (a BVH), as artifacts
     UniqueConstraint("tenant_id", "idempotency_key"),
     Index(None, "tenant_id", "project_id", "id"),
     Index(None, "tenant_id", "state"),

@@ -27,7 +27,7 @@ PREVIEW_AT = 0.3  # share of the clip's length
 
 
 def animate(request: StepRequest, progress: Progress) -> StepOutput:
-    options = parse_options(request.job.animation, request.params)
+    options = parse_options(request)
     if "rigged" not in request.inputs:
         raise StepError(ErrorCode.INVALID_INPUT, "anim: the input 'rigged' is missing")
     data = request.inputs["rigged"].data

@@ -4,17 +4,15 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
 
-from assetcore.proto.v1 import job_pb2
-from assetcore.worker.backend import ErrorCode, StepError
+from assetcore.worker.backend import ErrorCode, StepError, StepRequest
 from services.anim.clips import ALL_CLIPS
 
 DEFAULT_FPS = 30
 MIN_FPS, MAX_FPS = 1, 120
 DEFAULT_BVH_CLIP = "bvh"
+BVH_INPUT = "bvh"  # the job's BVH file, stored by the orchestrator as an input artifact
 KNOWN = ("bvh_name",)
 _CLIP_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}$")
 
@@ -28,7 +26,8 @@ class AnimOptions:
     bvh_name: str
 
 
-def parse_options(animation: job_pb2.AnimationOptions, params: Mapping[str, Any]) -> AnimOptions:
+def parse_options(request: StepRequest) -> AnimOptions:
+    animation, params = request.job.animation, request.params
     unknown = sorted(set(params) - set(KNOWN))
     if unknown:
         raise StepError(
@@ -57,6 +56,6 @@ def parse_options(animation: job_pb2.AnimationOptions, params: Mapping[str, Any]
         clips=tuple(animation.clips),
         fps=int(fps),
         in_place=bool(animation.in_place),
-        bvh=bytes(animation.bvh),
+        bvh=request.inputs[BVH_INPUT].data if BVH_INPUT in request.inputs else bytes(animation.bvh),
         bvh_name=bvh_name,
     )

@@ -29,7 +29,7 @@ def run_anim(backend: StepBackend, request: StepRequest, progress: Progress) -> 
         return backend.run(request, progress)  # the runtime's noop backend: nothing to check
     if "rigged" not in request.inputs:
         raise StepError(ErrorCode.INVALID_INPUT, "anim: the input 'rigged' is missing")
-    parse_options(request.job.animation, request.params)
+    parse_options(request)
     output = backend.run(request, progress)
     animated = next((f for f in output.files if f.name == "animated"), None)
     if animated is None:
@@ -60,7 +60,7 @@ def check_clip(clip: Clip, generated: bool) -> None:
 
 STEP = StepDefinition(
     name="anim",
-    consumes=("rigged", "lod1", "lod2"),
+    consumes=("rigged", "lod1", "lod2", "bvh"),
     backends={"procedural": ProceduralAnimBackend},
     default_backend="procedural",
     run=run_anim,

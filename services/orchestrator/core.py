@@ -19,7 +19,7 @@ from typing import Any, TypeVar
 from sqlalchemy import Connection, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from assetcore.blobs.base import BlobStore
+from assetcore.blobs.base import BlobStore, put_content
 from assetcore.config import Settings
 from assetcore.db.database import Database
 from assetcore.db.schema import artifacts, job_events, job_transitions, jobs, step_attempts, steps
@@ -172,14 +172,28 @@ class Orchestrator:
         check_safety(resolved, self.settings.blocked_terms)
         if resolved.asset_id:
             await library.require_asset(self.db, principal, resolved.asset_id)
+        attachments = await self._store_attachments(principal, resolved)
         try:
-            job = await self._write(lambda scope: self._new_job(scope, principal, resolved, pipeline, gates, key))
+            job = await self._write(
+                lambda scope: self._new_job(scope, principal, resolved, pipeline, gates, key, attachments)
+            )
         except IntegrityError:
             existing = await self._job_by_idempotency_key(principal, key) if key else None
             if existing is None:
                 raise
             return orchestrator_pb2.CreateJobResponse(job=await self.get_job(principal, existing), created=False)
         return orchestrator_pb2.CreateJobResponse(job=job, created=True)
+
+    async def _store_attachments(self, principal: Principal, job_input: job_pb2.JobInput) -> list[Dict]:
+        """Files inside the input (a BVH) go to the blob store; steps get them as input artifacts."""
+        if not job_input.animation.bvh:
+            return []
+        blob = await put_content(self.blobs, principal.tenant_id, job_input.animation.bvh, "application/x-bvh")
+        job_input.animation.ClearField("bvh")
+        return [
+            {"name": "bvh", "media_type": blob.media_type, "sha256": blob.sha256, "size_bytes": blob.size_bytes,
+             "blob_key": blob.key, "preview_key": ""}
+        ]
 
     async def _job_by_idempotency_key(self, principal: Principal, key: str) -> str | None:
         query = select(jobs.c.id).where(jobs.c.tenant_id == principal.tenant_id, jobs.c.idempotency_key == key)
@@ -207,6 +221,7 @@ class Orchestrator:
         pipeline: Pipeline,
         gates: list[str],
         idempotency_key: str,
+        attachments: list[Dict],
     ) -> job_pb2.Job:
         """Insert the job and its steps, queue the first, and answer from what was written."""
         self._check_quota(scope.conn, principal)
@@ -229,6 +244,7 @@ class Orchestrator:
             "cost_usd": 0.0,
             "asset_id": job_input.asset_id or new_id("ast"),
             "asset_version": None,
+            "attachments": json.dumps(attachments) if attachments else None,
         }
         step_rows = [
             _new_step(job, spec.name, i, spec.depends_on, job_input, spec.name in gates, self.settings)

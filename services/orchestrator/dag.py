@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import random
 from collections.abc import Sequence
 from typing import Any
@@ -26,13 +27,16 @@ def step_task(
     art_rows: Sequence[Dict],
     now: float,
 ) -> step_pb2.StepTask:
-    """The queue message: the step, the job input and the outputs of its ancestors (nearest wins)."""
+    """The queue message: the step, the job input, the outputs of its ancestors (nearest wins)
+    and the job's attachments."""
     inputs: dict[str, job_pb2.Artifact] = {}
     for ancestor in pipeline.ancestors(step["name"]):
         parent = by_name[ancestor]
         for art in art_rows:
             if art["step_id"] == parent["id"] and art["generation"] == parent["generation"]:
                 inputs.setdefault(art["name"], convert.artifact(art))
+    for attachment in json.loads(job["attachments"] or "[]"):  # files given with the input come last
+        inputs.setdefault(attachment["name"], convert.artifact(attachment))
     task = step_pb2.StepTask(
         job_id=job["id"],
         step_id=step["id"],

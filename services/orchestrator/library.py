@@ -141,7 +141,9 @@ async def require_asset(db: Database, principal: Any, asset_id: str) -> None:
 
 def _lineage(conn: Connection, job_id: str) -> list[library_pb2.LineageEntry]:
     """Every artifact of the job's current step generations, with its step and input hashes."""
-    pipeline = PIPELINES[conn.execute(select(jobs.c.pipeline).where(jobs.c.id == job_id)).scalar_one()]
+    job = conn.execute(select(jobs.c.pipeline, jobs.c.attachments).where(jobs.c.id == job_id)).one()
+    pipeline = PIPELINES[job.pipeline]
+    attachments = json.loads(job.attachments or "[]")
     step_rows = conn.execute(select(steps).where(steps.c.job_id == job_id).order_by(steps.c.ordinal)).mappings().all()
     art_rows = conn.execute(select(artifacts).where(artifacts.c.job_id == job_id).order_by(artifacts.c.id)).mappings().all()
     by_name = {s["name"]: s for s in step_rows}
@@ -151,6 +153,8 @@ def _lineage(conn: Connection, job_id: str) -> list[library_pb2.LineageEntry]:
         for ancestor in pipeline.ancestors(step["name"]):
             for art in _current(art_rows, by_name[ancestor]):
                 inputs.setdefault(art["name"], art["sha256"])
+        for attachment in attachments:
+            inputs.setdefault(attachment["name"], attachment["sha256"])
         for art in _current(art_rows, step):
             entries.append(
                 library_pb2.LineageEntry(

@@ -130,6 +130,12 @@ def _check_animation(job: job_pb2.JobInput, pipeline: Pipeline, rig_type: int) -
         raise InvalidArgument(f"must be within {FPS_RANGE[0]}..{FPS_RANGE[1]}", field="input.animation.fps")
     if len(anim.bvh) > MAX_BVH_BYTES:
         raise InvalidArgument(f"larger than {MAX_BVH_BYTES} bytes", field="input.animation.bvh")
+    if anim.bvh:
+        head = anim.bvh[:4096].lstrip().upper()
+        if not head.startswith(b"HIERARCHY") or b"MOTION" not in anim.bvh.upper():
+            raise InvalidArgument("not a BVH file (HIERARCHY ... MOTION)", field="input.animation.bvh")
+        if rig_type != job_pb2.RIG_TYPE_HUMANOID:
+            raise InvalidArgument("BVH motion retargets onto humanoid rigs only", field="input.animation.bvh")
 
 
 def _check_export(job: job_pb2.JobInput, pipeline: Pipeline) -> list[str]:

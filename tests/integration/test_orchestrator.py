@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 
 import pytest
 
 from assetcore.config import Settings
 from assetcore.errors import FailedPrecondition, InvalidArgument, NotFound, PermissionDenied, Unauthenticated
 from assetcore.proto.v1 import job_pb2, orchestrator_pb2
-from tests.support.harness import Harness, embedded, kinds
+from tests.support.bvh_samples import walking_bvh
+from tests.support.harness import Harness, embedded, job_input, kinds
 
 CHARACTER_STEPS = ["tti", "refine", "image3d", "retopo", "rig", "anim", "export"]
 pytestmark = pytest.mark.timeout(120)
@@ -80,9 +82,20 @@ async def test_inferred_defaults_are_explicit(h: Harness) -> None:
     assert again.input.seed == wolf.input.seed, "an unseeded prompt always gets the same seed"
 
 
-async def test_idempotency_key_returns_the_first_job(h: Harness) -> None:
-    from tests.support.harness import job_input
+async def test_bvh_input_travels_as_an_artifact(h: Harness) -> None:
+    bvh = walking_bvh()
+    job = await h.create("a knight", animation={"bvh": bvh})
+    assert job.input.animation.bvh == b"", "stored once in the blob store, not in every task"
+    done = await h.finish(job.id)
+    anim = next(s for s in done.steps if s.name == "anim")
+    passed = {o.name: o.sha256 for o in anim.outputs}  # the noop backend passes its inputs on
+    assert passed["bvh"] == hashlib.sha256(bvh).hexdigest()
+    with pytest.raises(InvalidArgument) as raised:
+        await h.api.create_job(h.key, job_input("a knight", animation={"bvh": b"not a bvh"}))
+    assert raised.value.field == "input.animation.bvh"
 
+
+async def test_idempotency_key_returns_the_first_job(h: Harness) -> None:
     first = await h.api.create_job(h.key, job_input("a knight"), idempotency_key="req-1")
     second = await h.api.create_job(h.key, job_input("a different prompt"), idempotency_key="req-1")
     assert first.created and not second.created
@@ -265,8 +278,6 @@ async def test_bad_input_names_the_field_and_queues_nothing(h: Harness, fields: 
 
 
 async def test_unknown_export_format_and_clip(h: Harness) -> None:
-    from tests.support.harness import job_input
-
     bad = job_input("a knight")
     bad.export.formats.extend(["glb", "obj"])
     with pytest.raises(InvalidArgument) as raised:

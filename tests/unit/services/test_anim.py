@@ -45,8 +45,12 @@ def _rigged(mesh: Mesh, rig_type: int) -> bytes:
 
 
 def _animate(rigged: bytes, params: dict[str, Any] | None = None, **animation: Any) -> StepOutput:
+    inputs = {"rigged": _glb_input("rigged", rigged)}
+    bvh = animation.pop("bvh", None)
+    if bvh is not None:  # as the orchestrator hands it over: an input artifact
+        inputs["bvh"] = InputFile("bvh", "application/x-bvh", bvh, hashlib.sha256(bvh).hexdigest())
     job = job_pb2.JobInput(animation=job_pb2.AnimationOptions(**animation))
-    request = StepRequest("anim", job, params or {}, 1, {"rigged": _glb_input("rigged", rigged)})
+    request = StepRequest("anim", job, params or {}, 1, inputs)
     return STEP.run(STEP.backends["procedural"](), request, _progress)
 
 

@@ -54,6 +54,7 @@ def upgrade() -> None:
     sa.Column('cost_usd', sa.Float(), nullable=False),
     sa.Column('asset_id', sa.String(length=40), nullable=True),
     sa.Column('asset_version', sa.Integer(), nullable=True),
+    sa.Column('attachments', sa.Text(), nullable=True),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_jobs')),
     sa.UniqueConstraint('tenant_id', 'idempotency_key', name=op.f('uq_jobs_tenant_id_idempotency_key'))
     )
