@@ -12,6 +12,7 @@ an empty scene with `report(fraction, message)` for progress, and returns pickla
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import multiprocessing as mp
 import os
 import threading
@@ -81,7 +82,9 @@ class BlenderProcess:
         if self._proc is not None and self._proc.is_alive():
             return self.version
         if not bpy_available():
-            raise StepError(ErrorCode.BACKEND_UNAVAILABLE, "bpy is not installed (pip install 'assetcore[blender]')")
+            raise StepError(
+                ErrorCode.BACKEND_UNAVAILABLE, "bpy is not installed (pip install 'assetcore[blender]')"
+            )
         self._home.mkdir(parents=True, exist_ok=True)
         ctx = mp.get_context("spawn")  # never fork a process that runs gRPC threads
         parent, child = ctx.Pipe()
@@ -91,7 +94,7 @@ class BlenderProcess:
         if not parent.poll(self._start_timeout_s):
             proc.kill()
             raise StepError(ErrorCode.BACKEND_UNAVAILABLE, "blender did not start in time")
-        kind, payload = parent.recv()
+        _ready, payload = parent.recv()
         self._proc, self._conn, self.version = proc, parent, str(payload)
         return self.version
 
@@ -119,7 +122,9 @@ class BlenderProcess:
                 remaining = deadline - time.monotonic()
                 if remaining <= 0 or not conn.poll(remaining):
                     self._kill()
-                    raise StepError(ErrorCode.TIMEOUT, f"blender call {func.__qualname__} exceeded {timeout_s:.0f}s")
+                    raise StepError(
+                        ErrorCode.TIMEOUT, f"blender call {func.__qualname__} exceeded {timeout_s:.0f}s"
+                    )
                 try:
                     kind, payload = conn.recv()
                 except (EOFError, OSError):

@@ -5,9 +5,9 @@ from __future__ import annotations
 import asyncio
 import signal
 import sys
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import click
 from google.protobuf.json_format import MessageToJson
@@ -19,9 +19,21 @@ from assetcore.proto.v1 import job_pb2, orchestrator_pb2
 from assetcore.telemetry.logs import configure_logging
 
 DEPLOYABLES = ("gateway", "orchestrator", *STEP_NAMES)
-PLATFORMS = {"mobile": job_pb2.PLATFORM_MOBILE, "pc": job_pb2.PLATFORM_PC, "console": job_pb2.PLATFORM_CONSOLE}
+PLATFORMS = {
+    "mobile": job_pb2.PLATFORM_MOBILE,
+    "pc": job_pb2.PLATFORM_PC,
+    "console": job_pb2.PLATFORM_CONSOLE,
+}
 RIGS = {"humanoid": job_pb2.RIG_TYPE_HUMANOID, "quadruped": job_pb2.RIG_TYPE_QUADRUPED}
-ASSET_TYPES = {"character": job_pb2.ASSET_TYPE_CHARACTER, "prop": job_pb2.ASSET_TYPE_PROP, "concept": job_pb2.ASSET_TYPE_CONCEPT}
+ASSET_TYPES = {
+    "character": job_pb2.ASSET_TYPE_CHARACTER,
+    "prop": job_pb2.ASSET_TYPE_PROP,
+    "concept": job_pb2.ASSET_TYPE_CONCEPT,
+}
+JOB_STATES = {
+    name.removeprefix("JOB_STATE_").lower(): cast("job_pb2.JobState", value)
+    for name, value in job_pb2.JobState.items()[1:]
+}
 PRIORITIES = {"low": job_pb2.PRIORITY_LOW, "normal": job_pb2.PRIORITY_NORMAL, "high": job_pb2.PRIORITY_HIGH}
 
 
@@ -33,14 +45,16 @@ def _settings(data_dir: Path | None, backends: tuple[str, ...] = ()) -> Settings
     for item in backends:
         step, sep, backend = item.partition("=")
         if not sep or step not in STEP_NAMES:
-            raise click.BadParameter(f"expected STEP=BACKEND with STEP in {', '.join(STEP_NAMES)}", param_hint="--backend")
+            raise click.BadParameter(
+                f"expected STEP=BACKEND with STEP in {', '.join(STEP_NAMES)}", param_hint="--backend"
+            )
         settings.backends[step] = backend
     return settings
 
 
-def _run(main: Awaitable[int]) -> None:
+def _run(main: Coroutine[Any, Any, int]) -> None:
     try:
-        code = asyncio.run(main)  # type: ignore[arg-type]
+        code = asyncio.run(main)
     except ApiError as exc:
         click.echo(f"error: {exc.code}: {exc}", err=True)
         sys.exit(2)
@@ -48,7 +62,10 @@ def _run(main: Awaitable[int]) -> None:
 
 
 data_dir_option = click.option(
-    "--data-dir", type=click.Path(path_type=Path), default=None, help="Local profile data directory [./.assetcore]."
+    "--data-dir",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Local profile data directory [./.assetcore].",
 )
 
 
@@ -59,8 +76,21 @@ def main() -> None:
 
 @main.command()
 @click.argument("prompt")
-@click.option("-o", "--out", "out_dir", type=click.Path(path_type=Path), default=Path("out"), show_default=True, help="Where the files and report go.")
-@click.option("--type", "asset_type", type=click.Choice(sorted(ASSET_TYPES)), help="Asset type [inferred from the prompt].")
+@click.option(
+    "-o",
+    "--out",
+    "out_dir",
+    type=click.Path(path_type=Path),
+    default=Path("out"),
+    show_default=True,
+    help="Where the files and report go.",
+)
+@click.option(
+    "--type",
+    "asset_type",
+    type=click.Choice(sorted(ASSET_TYPES)),
+    help="Asset type [inferred from the prompt].",
+)
 @click.option("--pipeline", help="Pipeline template (character, prop, concept) [from the asset type].")
 @click.option("--style", default="", help="Style words, e.g. 'stylized'.")
 @click.option("--details", default="", help="More description appended to the prompt.")
@@ -72,7 +102,9 @@ def main() -> None:
 @click.option("--clip", "clips", multiple=True, help="Animation clip (repeatable) [the rig's default set].")
 @click.option("--fps", type=int, help="Animation frames per second [30].")
 @click.option("--in-place", is_flag=True, help="Strip root motion from clips.")
-@click.option("--bvh", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="BVH motion to retarget.")
+@click.option(
+    "--bvh", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="BVH motion to retarget."
+)
 @click.option("--format", "formats", multiple=True, help="Export format: glb, fbx (repeatable) [glb].")
 @click.option("--engine", type=click.Choice(["unity", "unreal", "godot"]), help="Engine preset.")
 @click.option("--draco", is_flag=True, help="Draco-compress GLB geometry.")
@@ -80,9 +112,17 @@ def main() -> None:
 @click.option("--priority", type=click.Choice(sorted(PRIORITIES)), default="normal", show_default=True)
 @click.option("--name", default="", help="Asset name in the library [from the prompt].")
 @click.option("--tag", "tags", multiple=True, help="Library tag (repeatable).")
-@click.option("--backend", "backends", multiple=True, metavar="STEP=BACKEND", help="Backend for a step, e.g. retopo=blender.")
+@click.option(
+    "--backend",
+    "backends",
+    multiple=True,
+    metavar="STEP=BACKEND",
+    help="Backend for a step, e.g. retopo=blender.",
+)
 @data_dir_option
-def generate(prompt: str, out_dir: Path, data_dir: Path | None, backends: tuple[str, ...], **opts: Any) -> None:
+def generate(
+    prompt: str, out_dir: Path, data_dir: Path | None, backends: tuple[str, ...], **opts: Any
+) -> None:
     """Run one job on the embedded local profile (one process, no servers) and write its files to OUT."""
     from assetcore.generate import run_generate
 
@@ -115,7 +155,9 @@ def generate(prompt: str, out_dir: Path, data_dir: Path | None, backends: tuple[
 
 
 @main.command()
-@click.option("--gateway-port", type=int, default=None, help="GraphQL gateway port [ASSETCORE_GATEWAY_PORT or 8000].")
+@click.option(
+    "--gateway-port", type=int, default=None, help="GraphQL gateway port [ASSETCORE_GATEWAY_PORT or 8000]."
+)
 @click.option("--orchestrator-port", type=int, default=None, help="Orchestrator gRPC port [50051].")
 @data_dir_option
 def up(gateway_port: int | None, orchestrator_port: int | None, data_dir: Path | None) -> None:
@@ -165,7 +207,9 @@ def _api_key(settings: Settings, key: str | None) -> str:
         return key
     path = settings.data_dir / ".local_api_key"
     if not path.exists():
-        raise click.UsageError("no API key: pass --api-key or set ASSETCORE_API_KEY (or run generate/up once)")
+        raise click.UsageError(
+            "no API key: pass --api-key or set ASSETCORE_API_KEY (or run generate/up once)"
+        )
     return path.read_text().strip()
 
 
@@ -173,7 +217,12 @@ api_key_option = click.option("--api-key", envvar="ASSETCORE_API_KEY", help="API
 
 
 @main.command()
-@click.option("--state", "states", multiple=True, type=click.Choice([s.removeprefix("JOB_STATE_").lower() for s in job_pb2.JobState.keys()[1:]]))
+@click.option(
+    "--state",
+    "states",
+    multiple=True,
+    type=click.Choice(sorted(JOB_STATES)),
+)
 @click.option("--limit", type=int, default=20, show_default=True)
 @api_key_option
 @data_dir_option
@@ -186,15 +235,15 @@ def jobs(states: tuple[str, ...], limit: int, api_key: str | None, data_dir: Pat
     async def list_jobs() -> int:
         api = OrchestratorApi(settings.orchestrator_address)
         try:
-            request = orchestrator_pb2.ListJobsRequest(
-                page_size=limit, states=[job_pb2.JobState.Value(f"JOB_STATE_{s.upper()}") for s in states]
-            )
+            request = orchestrator_pb2.ListJobsRequest(page_size=limit)
+            request.states.extend(JOB_STATES[s] for s in states)
             found = await api.list_jobs(_api_key(settings, api_key), request)
         finally:
             await api.close()
         for job in found.jobs:
             state = job_pb2.JobState.Name(job.state).removeprefix("JOB_STATE_").lower()
-            click.echo(f"{job.id}  {state:<16} {job.pipeline:<10} ${job.cost_usd:.5f}  {job.input.prompt.concept[:60]}")
+            prompt = job.input.prompt.concept[:60]
+            click.echo(f"{job.id}  {state:<16} {job.pipeline:<10} ${job.cost_usd:.5f}  {prompt}")
         return 0
 
     _run(list_jobs())

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 from pathlib import Path
@@ -53,7 +54,9 @@ class StepBars:
             self._set(step, f"[red]failed: {event.failed.error.code}[/red]")
 
 
-async def run_generate(settings: Settings, job_input: job_pb2.JobInput, out_dir: Path, console: Console) -> int:
+async def run_generate(
+    settings: Settings, job_input: job_pb2.JobInput, out_dir: Path, console: Console
+) -> int:
     started = time.monotonic()
     async with embedded_mesh(settings) as mesh:
         api = OrchestratorApi(mesh.orchestrator_address)
@@ -70,7 +73,11 @@ async def run_generate(settings: Settings, job_input: job_pb2.JobInput, out_dir:
                     if event.WhichOneof("kind") == "review_needed":
                         console.print(f"step {event.step_name} awaits review: approve it through the API")
             job = await api.get_job(mesh.api_key, job.id)
-            asset = await api.get_asset(mesh.api_key, job.asset_id) if job.asset_id and job.asset_version else None
+            asset = (
+                await api.get_asset(mesh.api_key, job.asset_id)
+                if job.asset_id and job.asset_version
+                else None
+            )
         finally:
             await api.close()
     files = await _write_files(settings, job, asset, out_dir)
@@ -82,26 +89,24 @@ async def run_generate(settings: Settings, job_input: job_pb2.JobInput, out_dir:
 
 async def _write_files(settings: Settings, job: job_pb2.Job, asset: Any, out_dir: Path) -> list[Path]:
     """The asset version's library files, plus every step's preview under previews/."""
-    out_dir.mkdir(parents=True, exist_ok=True)
+    wanted: list[tuple[str, Path]] = []
+    if asset is not None:
+        version = next(v for v in asset.versions if v.version == job.asset_version)
+        wanted += [(f.blob_key, out_dir / f.blob_key.rsplit("/", 1)[-1]) for f in version.files]
+    previews = out_dir / "previews"
+    wanted += [(s.preview.blob_key, previews / f"{s.name}.png") for s in job.steps if s.preview.blob_key]
     blobs = open_blob_store(settings)
-    written = []
     try:
-        if asset is not None:
-            version = next(v for v in asset.versions if v.version == job.asset_version)
-            for file in version.files:
-                target = out_dir / file.blob_key.rsplit("/", 1)[-1]
-                target.write_bytes(await blobs.get(file.blob_key))
-                written.append(target)
-        previews = out_dir / "previews"
-        for step in job.steps:
-            if step.preview.blob_key:
-                previews.mkdir(exist_ok=True)
-                target = previews / f"{step.name}.png"
-                target.write_bytes(await blobs.get(step.preview.blob_key))
-                written.append(target)
+        for key, target in wanted:
+            await asyncio.to_thread(_write, target, await blobs.get(key))
     finally:
         await blobs.close()
-    return written
+    return [target for _, target in wanted]
+
+
+def _write(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(data)
 
 
 def _report(job: job_pb2.Job, files: list[Path], wall_s: float) -> dict[str, Any]:
@@ -136,12 +141,20 @@ def _report(job: job_pb2.Job, files: list[Path], wall_s: float) -> dict[str, Any
 
 
 def _summary(console: Console, job: job_pb2.Job, files: list[Path], out_dir: Path) -> None:
-    table = Table(title=f"job {job.id}: {job_pb2.JobState.Name(job.state).removeprefix('JOB_STATE_').lower()}")
+    table = Table(
+        title=f"job {job.id}: {job_pb2.JobState.Name(job.state).removeprefix('JOB_STATE_').lower()}"
+    )
     for column in ("step", "backend", "seconds", "cost (USD)", "notes"):
         table.add_column(column)
     for s in job.steps:
         seconds = "cached" if s.cache_hit else f"{s.duration_seconds:.2f}"
-        table.add_row(s.name, f"{s.backend} {s.backend_version}".strip(), seconds, f"{s.cost_usd:.6f}", "; ".join(s.notes)[:80])
+        table.add_row(
+            s.name,
+            f"{s.backend} {s.backend_version}".strip(),
+            seconds,
+            f"{s.cost_usd:.6f}",
+            "; ".join(s.notes)[:80],
+        )
     console.print(table)
     console.print(f"estimated cost: ${job.cost_usd:.6f}")
     if job.HasField("error"):

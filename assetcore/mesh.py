@@ -76,7 +76,9 @@ class Mesh:
         base["ASSETCORE_ORCHESTRATOR_ADDRESS"] = orchestrator
         self.orchestrator = Child("orchestrator", base, orchestrator)
         self.gateway = Child(
-            "gateway", {**base, "ASSETCORE_GATEWAY_PORT": str(gateway_port)}, f"http://127.0.0.1:{gateway_port}"
+            "gateway",
+            {**base, "ASSETCORE_GATEWAY_PORT": str(gateway_port)},
+            f"http://127.0.0.1:{gateway_port}",
         )
         self.steps = []
         for name in STEP_NAMES:
@@ -90,7 +92,11 @@ class Mesh:
 
     def write_state(self) -> None:
         state = {
-            c.name: {"pid": c.process.pid if c.process else None, "address": c.address, "restarts": c.restarts}
+            c.name: {
+                "pid": c.process.pid if c.process else None,
+                "address": c.address,
+                "restarts": c.restarts,
+            }
             for c in self.children
         }
         path = self.settings.data_dir / "mesh.json"
@@ -121,7 +127,13 @@ class Mesh:
                     continue
                 ran_s = time.monotonic() - child.started_at
                 child.backoff_s = 1.0 if ran_s > 60 else min(child.backoff_s * 2, MAX_BACKOFF_S)
-                log.warning("%s exited (%s) after %.1fs; restarting in %.0fs", child.name, task.result(), ran_s, child.backoff_s)
+                log.warning(
+                    "%s exited (%s) after %.1fs; restarting in %.0fs",
+                    child.name,
+                    task.result(),
+                    ran_s,
+                    child.backoff_s,
+                )
                 await asyncio.sleep(child.backoff_s)
                 if stop.is_set():
                     continue

@@ -30,17 +30,19 @@ from sqlalchemy import func, select
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from assetcore.config import STEP_NAMES, Settings  # noqa: E402
-from assetcore.db.database import close_database, open_database  # noqa: E402
-from assetcore.db.schema import jobs, queue_messages, steps  # noqa: E402
-from assetcore.embedded import deployable, embedded_mesh, local_api_key  # noqa: E402
-from assetcore.proto.v1 import job_pb2, orchestrator_pb2, step_pb2  # noqa: E402
-from assetcore.rpc.client import OrchestratorApi  # noqa: E402
+import itertools
+
+from assetcore.config import STEP_NAMES, Settings
+from assetcore.db.database import close_database, open_database
+from assetcore.db.schema import jobs, queue_messages, steps
+from assetcore.embedded import deployable, embedded_mesh, local_api_key
+from assetcore.proto.v1 import job_pb2, step_pb2
+from assetcore.rpc.client import OrchestratorApi
 
 
 def percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(q / 100 * (len(ordered) - 1))))]
+    return ordered[min(len(ordered) - 1, round(q / 100 * (len(ordered) - 1)))]
 
 
 def summary_ms(values: list[float]) -> dict[str, float]:
@@ -85,7 +87,9 @@ async def measure_overhead(data_dir: Path, n: int) -> dict[str, float]:
         await asyncio.sleep(0.5)  # let the relay publish the last ones
         await api.close()
     db = open_database(settings.resolved_queue_url())
-    rows = await db.read(lambda conn: conn.execute(select(queue_messages.c.body, queue_messages.c.enqueued_at)).all())
+    rows = await db.read(
+        lambda conn: conn.execute(select(queue_messages.c.body, queue_messages.c.enqueued_at)).all()
+    )
     await close_database(db)
     overhead = []
     for body, enqueued_at in rows:
@@ -95,7 +99,9 @@ async def measure_overhead(data_dir: Path, n: int) -> dict[str, float]:
     return summary_ms(overhead)
 
 
-async def measure_handoff_and_throughput(data_dir: Path, n_sequential: int, n_jobs: int, concurrency: int) -> dict[str, Any]:
+async def measure_handoff_and_throughput(
+    data_dir: Path, n_sequential: int, n_jobs: int, concurrency: int
+) -> dict[str, Any]:
     settings = settings_for(data_dir, concurrency)
     async with embedded_mesh(settings) as mesh:
         await mesh.workers.ready.wait()
@@ -135,7 +141,7 @@ async def measure_handoff_and_throughput(data_dir: Path, n_sequential: int, n_jo
         await api.close()
     handoffs = [
         b.started_at - a.finished_at
-        for a, b in zip(rows, rows[1:], strict=False)
+        for a, b in itertools.pairwise(rows)
         if a.job_id == b.job_id and b.ordinal == a.ordinal + 1
     ]
     return {
@@ -149,10 +155,14 @@ async def measure_handoff_and_throughput(data_dir: Path, n_sequential: int, n_jo
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--jobs", type=int, default=300, help="jobs for the throughput run")
     parser.add_argument("--overhead-jobs", type=int, default=300)
-    parser.add_argument("--handoff-jobs", type=int, default=40, help="jobs run one at a time (6 handoffs each)")
+    parser.add_argument(
+        "--handoff-jobs", type=int, default=40, help="jobs run one at a time (6 handoffs each)"
+    )
     parser.add_argument("--concurrency", type=int, default=4, help="steps in flight in the worker")
     parser.add_argument("--celery", action="store_true", help="also run the Celery + Redis comparison")
     args = parser.parse_args()
@@ -165,7 +175,9 @@ def main() -> None:
         result["overhead"] = asyncio.run(measure_overhead(Path(tmp) / "overhead", args.overhead_jobs))
         result.update(
             asyncio.run(
-                measure_handoff_and_throughput(Path(tmp) / "mesh", args.handoff_jobs, args.jobs, args.concurrency)
+                measure_handoff_and_throughput(
+                    Path(tmp) / "mesh", args.handoff_jobs, args.jobs, args.concurrency
+                )
             )
         )
     if args.celery:

@@ -9,6 +9,7 @@ it is the floor for moving work between steps, not a feature-for-feature equal.
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import socket
@@ -22,7 +23,12 @@ from celery import Celery, chain
 
 BROKER = os.environ.get("ASSETCORE_BENCH_REDIS", "redis://127.0.0.1:6379/0")
 app = Celery("celery_chain", broker=BROKER, backend=BROKER)
-app.conf.update(task_acks_late=True, worker_prefetch_multiplier=1, result_expires=600, broker_connection_retry_on_startup=True)
+app.conf.update(
+    task_acks_late=True,
+    worker_prefetch_multiplier=1,
+    result_expires=600,
+    broker_connection_retry_on_startup=True,
+)
 STEPS = 7
 
 
@@ -62,7 +68,19 @@ def run_celery_comparison(n_jobs: int, n_sequential: int, concurrency: int = 2) 
     env = {**os.environ, "ASSETCORE_BENCH_REDIS": url}
     with tempfile.TemporaryDirectory(prefix="bench-redis-") as tmp:
         server = subprocess.Popen(
-            ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", tmp],
+            [
+                "redis-server",
+                "--port",
+                str(port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--dir",
+                tmp,
+            ],
             stdout=subprocess.DEVNULL,
         )
         worker = None
@@ -70,9 +88,18 @@ def run_celery_comparison(n_jobs: int, n_sequential: int, concurrency: int = 2) 
             _wait_for(lambda: redis.Redis.from_url(url).ping(), 10, "redis-server")
             worker = subprocess.Popen(
                 [
-                    sys.executable, "-m", "celery", "-A", "bench.celery_chain", "worker",
-                    "--pool=prefork", f"--concurrency={concurrency}", "--without-gossip", "--without-mingle",
-                    "--without-heartbeat", "--loglevel=WARNING",
+                    sys.executable,
+                    "-m",
+                    "celery",
+                    "-A",
+                    "bench.celery_chain",
+                    "worker",
+                    "--pool=prefork",
+                    f"--concurrency={concurrency}",
+                    "--without-gossip",
+                    "--without-mingle",
+                    "--without-heartbeat",
+                    "--loglevel=WARNING",
                 ],
                 env=env,
                 stdout=subprocess.DEVNULL,
@@ -83,7 +110,7 @@ def run_celery_comparison(n_jobs: int, n_sequential: int, concurrency: int = 2) 
             for _ in range(10):  # warm-up
                 seven_steps().apply_async().get(timeout=30)
             traces = [seven_steps().apply_async().get(timeout=30) for _ in range(n_sequential)]
-            handoffs = [b[0] - a[1] for trace in traces for a, b in zip(trace, trace[1:], strict=False)]
+            handoffs = [b[0] - a[1] for trace in traces for a, b in itertools.pairwise(trace)]
             started = time.perf_counter()
             results = [seven_steps().apply_async() for _ in range(n_jobs)]
             for result in results:

@@ -47,7 +47,9 @@ class RequestContext:
             key = source.get("x-api-key")
             if isinstance(key, str) and key.strip():
                 return key.strip()
-        raise GraphQLError("missing API key (Authorization: Bearer <key>)", extensions={"code": "UNAUTHENTICATED"})
+        raise GraphQLError(
+            "missing API key (Authorization: Bearer <key>)", extensions={"code": "UNAUTHENTICATED"}
+        )
 
 
 def context_of(info: Info) -> RequestContext:

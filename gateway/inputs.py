@@ -109,7 +109,9 @@ class JobFilter:
 
 def to_job_input(data: CreateAssetJobInput) -> job_pb2.JobInput:
     job = job_pb2.JobInput(
-        prompt=job_pb2.Prompt(concept=data.prompt.concept, style=data.prompt.style, details=data.prompt.details),
+        prompt=job_pb2.Prompt(
+            concept=data.prompt.concept, style=data.prompt.style, details=data.prompt.details
+        ),
         negative_prompt=data.negative_prompt,
         pipeline=data.pipeline or "",
         upscale=data.upscale,
@@ -147,8 +149,12 @@ def to_job_input(data: CreateAssetJobInput) -> job_pb2.JobInput:
         job.export.engine = e.engine or ""
         job.export.draco = e.draco
     if data.step_options is not None:
-        if not isinstance(data.step_options, dict) or not all(isinstance(v, dict) for v in data.step_options.values()):
-            raise InvalidArgument("must be an object of objects keyed by step name", field="input.step_options")
+        if not isinstance(data.step_options, dict) or not all(
+            isinstance(v, dict) for v in data.step_options.values()
+        ):
+            raise InvalidArgument(
+                "must be an object of objects keyed by step name", field="input.step_options"
+            )
         for step, options in data.step_options.items():
             struct = Struct()
             struct.update(options)

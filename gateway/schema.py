@@ -82,7 +82,9 @@ class Query:
                 try:
                     request.states.append(JobState(state.lower()).to_proto())
                 except ValueError:
-                    raise to_graphql(InvalidArgument(f"unknown job state {state!r}", field=f"filter.states[{i}]")) from None
+                    raise to_graphql(
+                        InvalidArgument(f"unknown job state {state!r}", field=f"filter.states[{i}]")
+                    ) from None
             request.pipeline = filter.pipeline or ""
             if (ts := _timestamp(filter.created_after, "filter.created_after")) is not None:
                 request.created_after.CopyFrom(ts)
@@ -91,7 +93,9 @@ class Query:
         found = await _call(ctx.api.list_jobs(ctx.api_key(), request), {"page_token": "after"})
         return JobConnection(
             nodes=[Job.from_proto(j) for j in found.jobs],
-            page_info=PageInfo(has_next_page=bool(found.next_page_token), end_cursor=found.next_page_token or None),
+            page_info=PageInfo(
+                has_next_page=bool(found.next_page_token), end_cursor=found.next_page_token or None
+            ),
         )
 
     @strawberry.field
@@ -111,11 +115,17 @@ class Query:
         ctx = context_of(info)
         if not 1 <= first <= 100:
             raise to_graphql(InvalidArgument("must be within 1..100", field="first"))
-        request = orchestrator_pb2.ListAssetsRequest(query=search, tags=tags or [], page_size=first, page_token=after or "")
-        found = await _call(ctx.api.list_assets(ctx.api_key(), request), {"query": "search", "page_token": "after"})
+        request = orchestrator_pb2.ListAssetsRequest(
+            query=search, tags=tags or [], page_size=first, page_token=after or ""
+        )
+        found = await _call(
+            ctx.api.list_assets(ctx.api_key(), request), {"query": "search", "page_token": "after"}
+        )
         return AssetConnection(
             nodes=[Asset.from_proto(a) for a in found.assets],
-            page_info=PageInfo(has_next_page=bool(found.next_page_token), end_cursor=found.next_page_token or None),
+            page_info=PageInfo(
+                has_next_page=bool(found.next_page_token), end_cursor=found.next_page_token or None
+            ),
         )
 
     @strawberry.field
@@ -126,7 +136,10 @@ class Query:
             Pipeline(
                 name=p.name,
                 description=p.description,
-                steps=[PipelineStep(name=s.name, depends_on=list(s.depends_on), max_attempts=s.max_attempts) for s in p.steps],
+                steps=[
+                    PipelineStep(name=s.name, depends_on=list(s.depends_on), max_attempts=s.max_attempts)
+                    for s in p.steps
+                ],
             )
             for p in found.pipelines
         ]
@@ -149,7 +162,9 @@ class Mutation:
             job_input = to_job_input(input)
         except ApiError as exc:
             raise to_graphql(exc) from None
-        created = await _call(ctx.api.create_job(key, job_input, idempotency_key or ""), {"idempotency_key": "idempotencyKey"})
+        created = await _call(
+            ctx.api.create_job(key, job_input, idempotency_key or ""), {"idempotency_key": "idempotencyKey"}
+        )
         return CreateAssetJobPayload(job=Job.from_proto(created.job), created=created.created)
 
     @strawberry.mutation
@@ -180,7 +195,9 @@ class Mutation:
 
 @strawberry.type
 class Subscription:
-    @strawberry.subscription(description="The job's events from `afterSequence` on, live, ending with the job.")
+    @strawberry.subscription(
+        description="The job's events from `afterSequence` on, live, ending with the job."
+    )
     async def job_events(
         self, info: Info, job_id: strawberry.ID, after_sequence: int = 0
     ) -> AsyncGenerator[JobEvent, None]:
@@ -198,7 +215,9 @@ class Subscription:
 
 
 class GatewaySchema(strawberry.Schema):
-    def process_errors(self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None) -> None:
+    def process_errors(
+        self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
+    ) -> None:
         document = execution_context.graphql_document if execution_context is not None else None
         for error in errors:
             classify(error, document)

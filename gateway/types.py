@@ -73,7 +73,13 @@ class Artifact:
 
     @classmethod
     def from_proto(cls, a: job_pb2.Artifact) -> Artifact:
-        return cls(name=a.name, media_type=a.media_type, sha256=a.sha256, size_bytes=a.size_bytes, blob_key=a.blob_key)
+        return cls(
+            name=a.name,
+            media_type=a.media_type,
+            sha256=a.sha256,
+            size_bytes=a.size_bytes,
+            blob_key=a.blob_key,
+        )
 
 
 def _artifact(a: job_pb2.Artifact, present: bool) -> Artifact | None:
@@ -194,7 +200,12 @@ class Job:
             asset_id=strawberry.ID(j.asset_id) if j.asset_version else None,
             asset_version=j.asset_version or None,
             transitions=[
-                Transition(step=t.step or None, from_state=t.from_state, to_state=t.to_state, at=t.at.ToDatetime(tzinfo=UTC))
+                Transition(
+                    step=t.step or None,
+                    from_state=t.from_state,
+                    to_state=t.to_state,
+                    at=t.at.ToDatetime(tzinfo=UTC),
+                )
                 for t in j.transitions
             ],
             input_json=MessageToDict(j.input, preserving_proto_field_name=False),
@@ -426,7 +437,10 @@ def event_from_proto(e: events_pb2.JobEvent) -> JobEvent:
     if kind == "retrying":
         retry = e.retrying
         return StepRetryingEvent(
-            **base, attempt=retry.attempt, delay_seconds=retry.delay_seconds, error=Error.from_proto(retry.error)
+            **base,
+            attempt=retry.attempt,
+            delay_seconds=retry.delay_seconds,
+            error=Error.from_proto(retry.error),
         )
     if kind == "review_needed":
         return ReviewNeededEvent(**base, outputs=[Artifact.from_proto(a) for a in e.review_needed.outputs])

@@ -12,8 +12,8 @@ import pytest
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
-from assetcore.config import Settings  # noqa: E402
-from tests.support.postgres import PostgresUnavailable, create_database, postgres_server  # noqa: E402
+from assetcore.config import Settings
+from tests.support.postgres import PostgresUnavailable, create_database, postgres_server
 
 _postgres_failure: str | None = None
 
@@ -46,9 +46,16 @@ def fast_settings(data_dir: Path, **overrides: object) -> Settings:
     """Local-profile settings with short timeouts, for tests."""
     values: dict[str, object] = {
         "data_dir": data_dir,
-        "backends": {step: "noop" for step in ("tti", "refine", "image3d", "retopo", "rig", "anim", "export")},
+        "backends": {
+            step: "noop" for step in ("tti", "refine", "image3d", "retopo", "rig", "anim", "export")
+        },
         "retry": {"max_attempts": 3, "base_delay_s": 0.05, "max_delay_s": 0.2},
-        "worker": {"visibility_timeout_s": 3.0, "drain_grace_s": 2.0, "concurrency": 2, "progress_interval_s": 0.05},
+        "worker": {
+            "visibility_timeout_s": 3.0,
+            "drain_grace_s": 2.0,
+            "concurrency": 2,
+            "progress_interval_s": 0.05,
+        },
         "signing_secret": "test-signing-secret",
         "internal_token": "test-internal-token",
     }

@@ -32,7 +32,11 @@ from sqlalchemy.engine import make_url
 T = TypeVar("T")
 _READ_ONLY = "assetcore_read_only"
 # Async drivers in URLs are accepted and mapped to the threaded sync drivers used here.
-_DRIVERS = {"sqlite+aiosqlite": "sqlite", "postgresql+asyncpg": "postgresql+psycopg", "postgresql": "postgresql+psycopg"}
+_DRIVERS = {
+    "sqlite+aiosqlite": "sqlite",
+    "postgresql+asyncpg": "postgresql+psycopg",
+    "postgresql": "postgresql+psycopg",
+}
 
 
 def normalize_url(url: str) -> str:

@@ -44,12 +44,19 @@ def _create(conn: Connection, tenant: str, project: str, role: str) -> tuple[str
     ).scalar()
     if project_id is None:
         project_id = new_id("prj")
-        conn.execute(insert(projects).values(id=project_id, tenant_id=tenant_id, name=project, created_at=now))
+        conn.execute(
+            insert(projects).values(id=project_id, tenant_id=tenant_id, name=project, created_at=now)
+        )
     key_id = new_id("key")
     key = f"ac_{key_id.removeprefix('key_')}_{secrets.token_urlsafe(32)}"
     conn.execute(
         insert(api_keys).values(
-            id=key_id, tenant_id=tenant_id, project_id=project_id, role=role, key_hash=hash_key(key), created_at=now
+            id=key_id,
+            tenant_id=tenant_id,
+            project_id=project_id,
+            role=role,
+            key_hash=hash_key(key),
+            created_at=now,
         )
     )
     return key_id, key

@@ -59,5 +59,7 @@ async def upgrade_all(settings: Settings) -> None:
     """The job store and, when it is a separate SQL database, the queue database."""
     await upgrade(settings.resolved_database_url())
     queue_url = settings.resolved_queue_url()
-    if not queue_url.startswith("sqs://") and normalize_url(queue_url) != normalize_url(settings.resolved_database_url()):
+    if not queue_url.startswith("sqs://") and normalize_url(queue_url) != normalize_url(
+        settings.resolved_database_url()
+    ):
         await upgrade(queue_url)

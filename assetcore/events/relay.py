@@ -17,6 +17,7 @@ import contextlib
 import logging
 import time
 from collections.abc import Sequence
+from functools import partial
 from typing import Any
 
 from sqlalchemy import Connection, delete, select, update
@@ -70,7 +71,7 @@ class OutboxRelay:
                 if self._handed_over:
                     rows, self._handed_over = self._handed_over, []
                     await self._publish(rows)
-                    await self._db.write(lambda conn: _mark(conn, rows))
+                    await self._db.write(partial(_mark, rows=rows))
                 elif time.monotonic() - self._last_poll >= self._idle_poll_s:
                     self._last_poll = time.monotonic()
                     if await self.poll_once() == self._batch_size:
@@ -116,7 +117,9 @@ class OutboxRelay:
 
     async def _publish(self, rows: Sequence[Row]) -> None:
         tasks = [
-            OutgoingMessage(r["topic"], r["payload"], r["priority"], r["delay_s"]) for r in rows if r["kind"] == "enqueue"
+            OutgoingMessage(r["topic"], r["payload"], r["priority"], r["delay_s"])
+            for r in rows
+            if r["kind"] == "enqueue"
         ]
         if tasks:
             await self._queue.send_many(tasks)
@@ -129,7 +132,9 @@ class OutboxRelay:
         if now - self._last_purge < 60:
             return
         self._last_purge = now
-        old = delete(outbox).where(outbox.c.published_at.is_not(None), outbox.c.published_at < now - self._retention_s)
+        old = delete(outbox).where(
+            outbox.c.published_at.is_not(None), outbox.c.published_at < now - self._retention_s
+        )
         await self._db.write(lambda conn: conn.execute(old))
 
 

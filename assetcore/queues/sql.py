@@ -117,13 +117,17 @@ class SqlStepQueue:
         visible = and_(qm.c.queue.in_(queues), qm.c.visible_at <= now)
         if self._idle:  # an idle poll looks first, without taking the write lock
             try:
-                found = await self._db.read(lambda conn: conn.execute(select(qm.c.id).where(visible).limit(1)).first())
+                found = await self._db.read(
+                    lambda conn: conn.execute(select(qm.c.id).where(visible).limit(1)).first()
+                )
             except DBAPIError as exc:
                 raise QueueError(f"queue database: {exc.orig}") from exc
             if found is None:
                 return []
         receipt = uuid.uuid4().hex
-        rows = await self._write(lambda conn: self._claim_rows(conn, queues, visible, limit, now + visibility_s, receipt))
+        rows = await self._write(
+            lambda conn: self._claim_rows(conn, queues, visible, limit, now + visibility_s, receipt)
+        )
         self._idle = not rows
         rows.sort(key=lambda r: (queues.index(r.queue), -r.priority, r.id))  # RETURNING is unordered
         return [
@@ -150,7 +154,13 @@ class SqlStepQueue:
             .where(qm.c.id.in_(candidates.scalar_subquery()))
             .values(receive_count=qm.c.receive_count + 1, visible_at=lease_until, receipt=receipt)
             .returning(
-                qm.c.id, qm.c.queue, qm.c.priority, qm.c.body, qm.c.receive_count, qm.c.max_receives, qm.c.enqueued_at
+                qm.c.id,
+                qm.c.queue,
+                qm.c.priority,
+                qm.c.body,
+                qm.c.receive_count,
+                qm.c.max_receives,
+                qm.c.enqueued_at,
             )
         ).all()
         exhausted = [r.id for r in rows if r.receive_count > r.max_receives]

@@ -39,7 +39,14 @@ from assetcore.adapters import max_receives
 from assetcore.aws_client import LazyClient, describe_error, error_code
 from assetcore.config import AwsSettings, Settings
 from assetcore.proto.v1 import job_pb2
-from assetcore.queues.base import OutgoingMessage, QueueDepth, QueueError, QueueMessage, StaleReceipt, dlq_name
+from assetcore.queues.base import (
+    OutgoingMessage,
+    QueueDepth,
+    QueueError,
+    QueueMessage,
+    StaleReceipt,
+    dlq_name,
+)
 
 log = logging.getLogger(__name__)
 
@@ -143,14 +150,18 @@ class SqsStepQueue:
                 for i, message in enumerate(batch[start : start + MAX_BATCH]):
                     text = base64.b64encode(message.body).decode("ascii")
                     if len(text) > MAX_BODY_BYTES:
-                        raise QueueError(f"message for {name!r} is {len(text)} bytes encoded; SQS takes {MAX_BODY_BYTES}")
+                        raise QueueError(
+                            f"message for {name!r} is {len(text)} bytes encoded; SQS takes {MAX_BODY_BYTES}"
+                        )
                     delay = _seconds(message.delay_s, MAX_DELAY_S)
                     entries.append({"Id": str(i), "MessageBody": text, "DelaySeconds": delay})
                 with _translated("SendMessageBatch", name):
                     response = await client.send_message_batch(QueueUrl=url, Entries=entries)
                 if response.get("Failed"):
                     failed = response["Failed"][0]
-                    raise QueueError(f"SendMessageBatch to {name!r} failed: {failed.get('Code')}: {failed.get('Message')}")
+                    raise QueueError(
+                        f"SendMessageBatch to {name!r} failed: {failed.get('Code')}: {failed.get('Message')}"
+                    )
 
     async def receive(
         self, queues: Sequence[str], *, max_messages: int, visibility_timeout_s: float, wait_s: float

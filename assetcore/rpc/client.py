@@ -45,7 +45,9 @@ class OrchestratorApi:
         request = orchestrator_pb2.GetJobRequest(job_id=job_id)
         return await _call(self._stub.GetJob(request, metadata=bearer(key), timeout=TIMEOUT_S))
 
-    async def list_jobs(self, key: str, request: orchestrator_pb2.ListJobsRequest) -> orchestrator_pb2.ListJobsResponse:
+    async def list_jobs(
+        self, key: str, request: orchestrator_pb2.ListJobsRequest
+    ) -> orchestrator_pb2.ListJobsResponse:
         return await _call(self._stub.ListJobs(request, metadata=bearer(key), timeout=TIMEOUT_S))
 
     async def cancel_job(self, key: str, job_id: str) -> job_pb2.Job:
@@ -73,12 +75,17 @@ class OrchestratorApi:
         return await _call(self._stub.ListPipelines(request, metadata=bearer(key), timeout=TIMEOUT_S))
 
     async def who_am_i(self, key: str) -> orchestrator_pb2.Principal:
-        return await _call(self._stub.WhoAmI(orchestrator_pb2.WhoAmIRequest(), metadata=bearer(key), timeout=TIMEOUT_S))
+        return await _call(
+            self._stub.WhoAmI(orchestrator_pb2.WhoAmIRequest(), metadata=bearer(key), timeout=TIMEOUT_S)
+        )
 
-    async def watch_job(self, key: str, job_id: str, after_sequence: int = 0) -> AsyncIterator[events_pb2.JobEvent]:
+    async def watch_job(
+        self, key: str, job_id: str, after_sequence: int = 0
+    ) -> AsyncIterator[events_pb2.JobEvent]:
         """The job's events, live; ends after the job's final event. Always closes the stream."""
         call = self._stub.WatchJob(
-            orchestrator_pb2.WatchJobRequest(job_id=job_id, after_sequence=after_sequence), metadata=bearer(key)
+            orchestrator_pb2.WatchJobRequest(job_id=job_id, after_sequence=after_sequence),
+            metadata=bearer(key),
         )
         try:
             async for event in call:

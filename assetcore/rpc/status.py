@@ -35,7 +35,7 @@ def from_rpc_error(error: grpc.aio.AioRpcError) -> ApiError:
     """The ApiError a failed call carried (UNAVAILABLE and unknown statuses map to their classes too)."""
     cls = BY_GRPC_CODE.get(error.code(), ApiError)
     code, field = None, ""
-    status = rpc_status.from_call(error)  # type: ignore[arg-type]
+    status = rpc_status.from_call(error)
     if status is not None:
         for detail in status.details:
             if detail.Is(error_details_pb2.ErrorInfo.DESCRIPTOR):

@@ -46,7 +46,9 @@ async def load(blobs: BlobStore, tenant_id: str, step: str, key: str) -> step_pb
         result = step_pb2.StepResult.FromString(await blobs.get(cache_key_path(tenant_id, step, key)))
     except BlobNotFound:
         return None
-    keys = [a.blob_key for a in result.outputs] + ([result.preview.blob_key] if result.preview.blob_key else [])
+    keys = [a.blob_key for a in result.outputs] + (
+        [result.preview.blob_key] if result.preview.blob_key else []
+    )
     for blob_key in keys:
         if not await blobs.exists(blob_key):
             return None
@@ -54,4 +56,6 @@ async def load(blobs: BlobStore, tenant_id: str, step: str, key: str) -> step_pb
 
 
 async def store(blobs: BlobStore, tenant_id: str, step: str, key: str, result: step_pb2.StepResult) -> None:
-    await blobs.put(cache_key_path(tenant_id, step, key), result.SerializeToString(), "application/octet-stream")
+    await blobs.put(
+        cache_key_path(tenant_id, step, key), result.SerializeToString(), "application/octet-stream"
+    )

@@ -55,7 +55,9 @@ class OrchestratorClient:
                 await asyncio.sleep(delay * random.uniform(0.5, 1.0))
                 delay = min(delay * 2, 5.0)
 
-    async def start_step(self, request: orchestrator_pb2.StartStepRequest) -> orchestrator_pb2.StartStepResponse:
+    async def start_step(
+        self, request: orchestrator_pb2.StartStepRequest
+    ) -> orchestrator_pb2.StartStepResponse:
         return await self._retrying(
             lambda: self._stub.StartStep(request, metadata=self._metadata, timeout=CALL_TIMEOUT_S)
         )
@@ -76,7 +78,10 @@ class OrchestratorClient:
         self, request: orchestrator_pb2.ReportProgressRequest
     ) -> orchestrator_pb2.ReportProgressResponse:
         """One try with a short deadline: progress is advisory."""
-        return await self._stub.ReportProgress(request, metadata=self._metadata, timeout=2.0)
+        response: orchestrator_pb2.ReportProgressResponse = await self._stub.ReportProgress(
+            request, metadata=self._metadata, timeout=2.0
+        )
+        return response
 
     async def abandon_step(self, request: orchestrator_pb2.AbandonStepRequest) -> None:
         await self._stub.AbandonStep(request, metadata=self._metadata, timeout=2.0)

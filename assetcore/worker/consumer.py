@@ -127,7 +127,9 @@ class QueueConsumer:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._receiving_stopped.wait(), RECEIVE_WAIT_S + 1)
         if self._tasks:
-            await asyncio.wait(set(self._tasks), timeout=max(0.0, deadline - asyncio.get_running_loop().time()))
+            await asyncio.wait(
+                set(self._tasks), timeout=max(0.0, deadline - asyncio.get_running_loop().time())
+            )
         self._draining = True
         for cancel in self._cancels.values():
             cancel.set()
@@ -233,7 +235,9 @@ class QueueConsumer:
 
     def _progress_sink(self, attempt_id: str):  # type: ignore[no-untyped-def]
         async def report(fraction: float, text: str, preview: job_pb2.Artifact | None) -> bool:
-            request = orchestrator_pb2.ReportProgressRequest(attempt_id=attempt_id, fraction=fraction, message=text)
+            request = orchestrator_pb2.ReportProgressRequest(
+                attempt_id=attempt_id, fraction=fraction, message=text
+            )
             if preview is not None:
                 request.preview.CopyFrom(preview)
             try:

@@ -136,7 +136,9 @@ class StepExecutor:
         try:
             data = await self._blobs.get(artifact.blob_key)
         except BlobNotFound:
-            raise StepError(ErrorCode.INVALID_INPUT, f"input {artifact.name} is missing from the blob store") from None
+            raise StepError(
+                ErrorCode.INVALID_INPUT, f"input {artifact.name} is missing from the blob store"
+            ) from None
         if artifact.sha256 and hashlib.sha256(data).hexdigest() != artifact.sha256:
             raise StepError(ErrorCode.INVALID_INPUT, f"input {artifact.name} does not match its content hash")
         return InputFile(artifact.name, artifact.media_type, data, artifact.sha256)
@@ -144,7 +146,11 @@ class StepExecutor:
     async def _store(self, tenant_id: str, name: str, media_type: str, data: bytes) -> job_pb2.Artifact:
         blob = await put_content(self._blobs, tenant_id, data, media_type)
         return job_pb2.Artifact(
-            name=name, media_type=media_type, sha256=blob.sha256, size_bytes=blob.size_bytes, blob_key=blob.key
+            name=name,
+            media_type=media_type,
+            sha256=blob.sha256,
+            size_bytes=blob.size_bytes,
+            blob_key=blob.key,
         )
 
     async def _save(
@@ -163,5 +169,7 @@ class StepExecutor:
         for file in output.files:
             result.outputs.append(await self._store(task.tenant_id, file.name, file.media_type, file.data))
         if output.preview_png:
-            result.preview.CopyFrom(await self._store(task.tenant_id, "preview", "image/png", output.preview_png))
+            result.preview.CopyFrom(
+                await self._store(task.tenant_id, "preview", "image/png", output.preview_png)
+            )
         return result

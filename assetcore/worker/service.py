@@ -34,7 +34,7 @@ log = logging.getLogger(__name__)
 SERVICE_NAME = step_pb2.DESCRIPTOR.services_by_name["StepService"].full_name
 
 
-class StepServicer(step_pb2_grpc.StepServiceServicer):
+class StepServicer(step_pb2_grpc.StepServiceServicer):  # type: ignore[misc]  # untyped generated base
     """Runs tasks directly (canaries, internal tools), outside the queue and the orchestrator."""
 
     def __init__(self, hosted: HostedStep, executor: StepExecutor) -> None:
@@ -132,7 +132,9 @@ async def running_workers(
         if len(steps) != 1:
             raise ValueError("a StepService serves exactly one step")
         servicer = StepServicer(steps[0], direct)
-        server = GrpcServer([SERVICE_NAME], lambda s: step_pb2_grpc.add_StepServiceServicer_to_server(servicer, s))
+        server = GrpcServer(
+            [SERVICE_NAME], lambda s: step_pb2_grpc.add_StepServiceServicer_to_server(servicer, s)
+        )
     metrics_port = metrics.serve_metrics(settings.metrics_port) if settings.metrics_port is not None else None
     ready = asyncio.Event()
 

@@ -14,6 +14,7 @@ import json
 import time
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any, TypeVar
 
 from sqlalchemy import Connection, func, insert, select, update
@@ -167,7 +168,9 @@ class Orchestrator:
         if len(key) > 200:
             raise InvalidArgument("longer than 200 characters", field="idempotency_key")
         if key and (existing := await self._job_by_idempotency_key(principal, key)) is not None:
-            return orchestrator_pb2.CreateJobResponse(job=await self.get_job(principal, existing), created=False)
+            return orchestrator_pb2.CreateJobResponse(
+                job=await self.get_job(principal, existing), created=False
+            )
         resolved, pipeline, gates = resolve_input(request.input)
         check_safety(resolved, self.settings.blocked_terms)
         if resolved.asset_id:
@@ -181,22 +184,34 @@ class Orchestrator:
             existing = await self._job_by_idempotency_key(principal, key) if key else None
             if existing is None:
                 raise
-            return orchestrator_pb2.CreateJobResponse(job=await self.get_job(principal, existing), created=False)
+            return orchestrator_pb2.CreateJobResponse(
+                job=await self.get_job(principal, existing), created=False
+            )
         return orchestrator_pb2.CreateJobResponse(job=job, created=True)
 
     async def _store_attachments(self, principal: Principal, job_input: job_pb2.JobInput) -> list[Dict]:
         """Files inside the input (a BVH) go to the blob store; steps get them as input artifacts."""
         if not job_input.animation.bvh:
             return []
-        blob = await put_content(self.blobs, principal.tenant_id, job_input.animation.bvh, "application/x-bvh")
+        blob = await put_content(
+            self.blobs, principal.tenant_id, job_input.animation.bvh, "application/x-bvh"
+        )
         job_input.animation.ClearField("bvh")
         return [
-            {"name": "bvh", "media_type": blob.media_type, "sha256": blob.sha256, "size_bytes": blob.size_bytes,
-             "blob_key": blob.key, "preview_key": ""}
+            {
+                "name": "bvh",
+                "media_type": blob.media_type,
+                "sha256": blob.sha256,
+                "size_bytes": blob.size_bytes,
+                "blob_key": blob.key,
+                "preview_key": "",
+            }
         ]
 
     async def _job_by_idempotency_key(self, principal: Principal, key: str) -> str | None:
-        query = select(jobs.c.id).where(jobs.c.tenant_id == principal.tenant_id, jobs.c.idempotency_key == key)
+        query = select(jobs.c.id).where(
+            jobs.c.tenant_id == principal.tenant_id, jobs.c.idempotency_key == key
+        )
         return await self.db.read(lambda conn: conn.execute(query).scalar())
 
     def _check_quota(self, conn: Connection, principal: Principal) -> None:
@@ -269,9 +284,15 @@ class Orchestrator:
             if row is None:
                 raise NotFound(f"job {job_id} not found", field="job_id")
             step_rows = _steps_of(conn, [job_id])
-            transitions = conn.execute(
-                select(job_transitions).where(job_transitions.c.job_id == job_id).order_by(job_transitions.c.id)
-            ).mappings().all()
+            transitions = (
+                conn.execute(
+                    select(job_transitions)
+                    .where(job_transitions.c.job_id == job_id)
+                    .order_by(job_transitions.c.id)
+                )
+                .mappings()
+                .all()
+            )
             queue = self.eta.queue_info(conn, step_rows)
             return convert.job(
                 row,
@@ -286,7 +307,9 @@ class Orchestrator:
 
     @staticmethod
     def _owned_jobs(principal: Principal) -> Any:
-        return select(jobs).where(jobs.c.tenant_id == principal.tenant_id, jobs.c.project_id == principal.project_id)
+        return select(jobs).where(
+            jobs.c.tenant_id == principal.tenant_id, jobs.c.project_id == principal.project_id
+        )
 
     async def list_jobs(
         self, principal: Principal, request: orchestrator_pb2.ListJobsRequest
@@ -342,7 +365,11 @@ class Orchestrator:
                 if step["state"] not in STEP_DONE:
                     tx.set_step(step, CANCELLED, cancel_requested=True, finished_at=tx.now)
             tx.set_job(CANCELLED, finished_at=tx.now)
-            tx.emit(finished=events_pb2.JobFinished(state=job_pb2.JOB_STATE_CANCELLED, cost_usd=tx.job["cost_usd"]))
+            tx.emit(
+                finished=events_pb2.JobFinished(
+                    state=job_pb2.JOB_STATE_CANCELLED, cost_usd=tx.job["cost_usd"]
+                )
+            )
 
         await self._write(cancel)
         return await self.get_job(principal, job_id)
@@ -374,7 +401,9 @@ class Orchestrator:
         await self._write(retry)
         return await self.get_job(principal, job_id)
 
-    async def review_step(self, principal: Principal, request: orchestrator_pb2.ReviewStepRequest) -> job_pb2.Job:
+    async def review_step(
+        self, principal: Principal, request: orchestrator_pb2.ReviewStepRequest
+    ) -> job_pb2.Job:
         _require_id("job", request.job_id, "job_id")
         decisions = (orchestrator_pb2.REVIEW_DECISION_APPROVE, orchestrator_pb2.REVIEW_DECISION_REJECT)
         if request.decision not in decisions:
@@ -389,7 +418,9 @@ class Orchestrator:
             if step is None:
                 raise NotFound(f"no step {request.step!r} in job {request.job_id}", field="step")
             if step["state"] != AWAITING_REVIEW:
-                raise FailedPrecondition(f"step {step['name']} is {step['state']}, not awaiting review", field="step")
+                raise FailedPrecondition(
+                    f"step {step['name']} is {step['state']}, not awaiting review", field="step"
+                )
             if request.decision == orchestrator_pb2.REVIEW_DECISION_APPROVE:
                 tx.set_step(step, SUCCEEDED, review_notes=request.notes)
             else:
@@ -432,7 +463,7 @@ class Orchestrator:
         with self.notifier.subscribe(job_id) as woken:
             while True:
                 woken.clear()
-                rows, state = await self.db.read(lambda conn: events_after(conn, last))
+                rows, state = await self.db.read(partial(events_after, last=last))
                 for row in rows:
                     last = row.seq
                     yield events_pb2.JobEvent.FromString(row.payload)
@@ -443,7 +474,9 @@ class Orchestrator:
 
     # ------------------------------------------------------------------ worker calls
 
-    async def start_step(self, request: orchestrator_pb2.StartStepRequest) -> orchestrator_pb2.StartStepResponse:
+    async def start_step(
+        self, request: orchestrator_pb2.StartStepRequest
+    ) -> orchestrator_pb2.StartStepResponse:
         if not is_valid_id("stp", request.step_id):
             return orchestrator_pb2.StartStepResponse(
                 directive=orchestrator_pb2.START_DIRECTIVE_SKIP, reason="malformed step id"
@@ -561,7 +594,9 @@ class Orchestrator:
         duration = 0.0 if request.cache_hit else max(0.0, request.duration_seconds)
         cost = duration * self.settings.prices.per_second(pool)
         tx.conn.execute(
-            update(step_attempts).where(step_attempts.c.id == attempt["id"]).values(state=SUCCEEDED, finished_at=tx.now)
+            update(step_attempts)
+            .where(step_attempts.c.id == attempt["id"])
+            .values(state=SUCCEEDED, finished_at=tx.now)
         )
         if request.outputs:
             common = {
@@ -571,7 +606,10 @@ class Orchestrator:
                 "generation": step["generation"],
                 "created_at": tx.now,
             }
-            rows = [{**convert.artifact_dict(a), "preview_key": a.preview_key or None, **common} for a in request.outputs]
+            rows = [
+                {**convert.artifact_dict(a), "preview_key": a.preview_key or None, **common}
+                for a in request.outputs
+            ]
             tx.conn.execute(insert(artifacts), rows)
         tx.set_step(
             step,
@@ -621,7 +659,9 @@ class Orchestrator:
                 error = job_pb2.Error(code=code, message=message)
                 retrying = events_pb2.StepRetrying(attempt=step["attempt"], delay_seconds=delay, error=error)
                 tx.emit(step, retrying=retrying)
-                return orchestrator_pb2.FailStepResponse(action=orchestrator_pb2.FAIL_ACTION_RETRY, delay_seconds=delay)
+                return orchestrator_pb2.FailStepResponse(
+                    action=orchestrator_pb2.FAIL_ACTION_RETRY, delay_seconds=delay
+                )
             self._fail_job(tx, step, code, message)
             return orchestrator_pb2.FailStepResponse(action=orchestrator_pb2.FAIL_ACTION_DEAD_LETTER)
 
@@ -666,10 +706,15 @@ class Orchestrator:
         pipeline = PIPELINES[tx.job["pipeline"]]
         job_input = job_pb2.JobInput.FromString(tx.job["input"])
         for step in step_rows:
-            if step["state"] != PENDING or any(by_name[p]["state"] != SUCCEEDED for p in json.loads(step["depends_on"])):
+            if step["state"] != PENDING or any(
+                by_name[p]["state"] != SUCCEEDED for p in json.loads(step["depends_on"])
+            ):
                 continue
             tx.set_step(step, QUEUED, queued_at=tx.now)
-            tx.enqueue(dag.step_task(tx.job, step, job_input, pipeline, by_name, art_rows, tx.now), tx.job["priority"])
+            tx.enqueue(
+                dag.step_task(tx.job, step, job_input, pipeline, by_name, art_rows, tx.now),
+                tx.job["priority"],
+            )
             position = eta.queue_position(tx.conn, step)
             eta_s = self.eta.step_eta(tx.conn, step["name"], position)
             tx.emit(step, queued=events_pb2.StepQueued(position=position, eta_seconds=eta_s))

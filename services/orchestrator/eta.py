@@ -30,7 +30,9 @@ def record_duration(conn: Connection, step: str, duration_s: float, now: float) 
     updated = conn.execute(
         update(step_stats)
         .where(step_stats.c.step == step)
-        .values(mean_s=mean + EWMA_WEIGHT * (duration_s - mean), samples=step_stats.c.samples + 1, updated_at=now)
+        .values(
+            mean_s=mean + EWMA_WEIGHT * (duration_s - mean), samples=step_stats.c.samples + 1, updated_at=now
+        )
     )
     if updated.rowcount == 0:
         conn.execute(insert(step_stats).values(step=step, mean_s=duration_s, samples=1, updated_at=now))
@@ -55,9 +57,7 @@ class EtaModel:
         now = time.monotonic()
         if now - self._loaded_at < CACHE_TTL_S:
             return
-        self._means = {
-            r.step: r.mean_s for r in conn.execute(select(step_stats.c.step, step_stats.c.mean_s))
-        }
+        self._means = {r.step: r.mean_s for r in conn.execute(select(step_stats.c.step, step_stats.c.mean_s))}
         rows = conn.execute(
             select(steps.c.name, func.count(func.distinct(step_attempts.c.worker_id)))
             .select_from(step_attempts.join(steps, steps.c.id == step_attempts.c.step_id))

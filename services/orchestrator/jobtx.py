@@ -91,7 +91,9 @@ class JobTx:
         cls, conn: Connection, step_id: str, now: float, *, publish_events: bool
     ) -> tuple[JobTx, Dict] | None:
         """The job (locked) and the step, in one statement."""
-        query = select(*_labelled("j", "s")).join(jobs, jobs.c.id == steps.c.job_id).where(steps.c.id == step_id)
+        query = (
+            select(*_labelled("j", "s")).join(jobs, jobs.c.id == steps.c.job_id).where(steps.c.id == step_id)
+        )
         row = conn.execute(_locked(query)).first()
         if row is None:
             return None

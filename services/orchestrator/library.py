@@ -130,7 +130,9 @@ def publish_version(
 
 
 def _owned(principal: Any) -> Any:
-    return select(assets).where(assets.c.tenant_id == principal.tenant_id, assets.c.project_id == principal.project_id)
+    return select(assets).where(
+        assets.c.tenant_id == principal.tenant_id, assets.c.project_id == principal.project_id
+    )
 
 
 async def require_asset(db: Database, principal: Any, asset_id: str) -> None:
@@ -144,8 +146,14 @@ def _lineage(conn: Connection, job_id: str) -> list[library_pb2.LineageEntry]:
     job = conn.execute(select(jobs.c.pipeline, jobs.c.attachments).where(jobs.c.id == job_id)).one()
     pipeline = PIPELINES[job.pipeline]
     attachments = json.loads(job.attachments or "[]")
-    step_rows = conn.execute(select(steps).where(steps.c.job_id == job_id).order_by(steps.c.ordinal)).mappings().all()
-    art_rows = conn.execute(select(artifacts).where(artifacts.c.job_id == job_id).order_by(artifacts.c.id)).mappings().all()
+    step_rows = (
+        conn.execute(select(steps).where(steps.c.job_id == job_id).order_by(steps.c.ordinal)).mappings().all()
+    )
+    art_rows = (
+        conn.execute(select(artifacts).where(artifacts.c.job_id == job_id).order_by(artifacts.c.id))
+        .mappings()
+        .all()
+    )
     by_name = {s["name"]: s for s in step_rows}
     entries = []
     for step in step_rows:
@@ -177,9 +185,15 @@ async def get_asset(db: Database, principal: Any, asset_id: str) -> library_pb2.
         row = conn.execute(_owned(principal).where(assets.c.id == asset_id)).mappings().first()
         if row is None:
             raise NotFound(f"asset {asset_id} not found", field="asset_id")
-        versions = conn.execute(
-            select(asset_versions).where(asset_versions.c.asset_id == asset_id).order_by(asset_versions.c.version.desc())
-        ).mappings().all()
+        versions = (
+            conn.execute(
+                select(asset_versions)
+                .where(asset_versions.c.asset_id == asset_id)
+                .order_by(asset_versions.c.version.desc())
+            )
+            .mappings()
+            .all()
+        )
         message = convert.asset(row, versions)
         for version in message.versions:
             version.lineage.extend(_lineage(conn, version.job_id))
@@ -202,11 +216,15 @@ async def list_assets(
     def load(conn: Connection) -> tuple[list[library_pb2.Asset], bool]:
         rows = conn.execute(query).mappings().all()
         page = rows[:size]
-        versions = conn.execute(
-            select(asset_versions)
-            .where(asset_versions.c.asset_id.in_([r["id"] for r in page]))
-            .order_by(asset_versions.c.version.desc())
-        ).mappings().all()
+        versions = (
+            conn.execute(
+                select(asset_versions)
+                .where(asset_versions.c.asset_id.in_([r["id"] for r in page]))
+                .order_by(asset_versions.c.version.desc())
+            )
+            .mappings()
+            .all()
+        )
         found = [convert.asset(r, [v for v in versions if v["asset_id"] == r["id"]]) for r in page]
         return found, len(rows) > size
 

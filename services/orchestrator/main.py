@@ -43,7 +43,9 @@ async def running(settings: Settings, address: str | None = None) -> AsyncIterat
     queue = open_queue(settings)
     publisher = open_publisher(settings)
     relay = OutboxRelay(db, queue, publisher)
-    core = Orchestrator(db, blobs, settings, JobNotifier(), relay.committed, publish_events=publisher is not None)
+    core = Orchestrator(
+        db, blobs, settings, JobNotifier(), relay.committed, publish_events=publisher is not None
+    )
     servicer = OrchestratorServicer(core, Authenticator(db, settings.secret("internal_token")))
     server = GrpcServer(
         [SERVICE_NAME], lambda s: orchestrator_pb2_grpc.add_OrchestratorServiceServicer_to_server(servicer, s)

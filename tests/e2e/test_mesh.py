@@ -135,11 +135,15 @@ async def test_worker_killed_mid_step_is_redelivered(mesh: MeshProcess) -> None:
     mesh.wait_restarted("retopo", old)
     seen = await events_across_outages(mesh, job_id)
     assert seen[-1]["state"] == "SUCCEEDED"
-    starts = [e["attempt"] for e in seen if e["stepName"] == "retopo" and e["__typename"] == "StepStartedEvent"]
+    starts = [
+        e["attempt"] for e in seen if e["stepName"] == "retopo" and e["__typename"] == "StepStartedEvent"
+    ]
     assert starts == [1, 2], "the killed attempt, then the redelivery"
     job = (await graphql(mesh, JOB, id=job_id))["job"]
     assert job["state"] == "SUCCEEDED" and job["assetVersion"] == 1
-    asset = await graphql(mesh, "query($id: ID!) { asset(id: $id) { versions { version jobId } } }", id=job["assetId"])
+    asset = await graphql(
+        mesh, "query($id: ID!) { asset(id: $id) { versions { version jobId } } }", id=job["assetId"]
+    )
     assert asset["asset"]["versions"] == [{"version": 1, "jobId": job_id}], "exactly one asset version"
 
 

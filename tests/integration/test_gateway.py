@@ -72,9 +72,8 @@ async def g(settings: Settings) -> AsyncIterator[Gql]:
         gateway_settings = settings.model_copy(
             update={"orchestrator_address": harness.mesh.orchestrator_address, "gateway_port": 0}
         )
-        async with running(gateway_settings) as gateway:
-            async with httpx.AsyncClient(timeout=30) as http:
-                yield Gql(gateway.url, harness.key, http, harness)
+        async with running(gateway_settings) as gateway, httpx.AsyncClient(timeout=30) as http:
+            yield Gql(gateway.url, harness.key, http, harness)
 
 
 def _error(result: dict[str, Any]) -> dict[str, Any]:
@@ -107,10 +106,15 @@ async def test_job_through_graphql_with_live_events_and_downloads(g: Gql) -> Non
     tampered = finished["files"][0]["url"].replace("sig=", "sig=0")
     assert (await g.http.get(tampered)).status_code == 404
 
-    result = await g("query($id: ID!) { job(id: $id) { state assetId assetVersion costUsd steps { name state backend } } }", id=job["id"])
+    result = await g(
+        "query($id: ID!) { job(id: $id) { state assetId assetVersion costUsd"
+        " steps { name state backend } } }",
+        id=job["id"],
+    )
     assert result["data"]["job"]["state"] == "SUCCEEDED" and result["data"]["job"]["assetVersion"] == 1
     asset = await g(
-        "query($id: ID!) { asset(id: $id) { name latestVersion versions { version files { name url } lineage { stepName backend } } } }",
+        "query($id: ID!) { asset(id: $id) { name latestVersion"
+        " versions { version files { name url } lineage { stepName backend } } } }",
         id=result["data"]["job"]["assetId"],
     )
     assert asset["data"]["asset"]["latestVersion"] == 1
@@ -124,7 +128,9 @@ async def test_queries(g: Gql) -> None:
     assert {p["name"] for p in pipelines["data"]["pipelines"]} == {"character", "prop", "concept"}
     ids = []
     for i in range(3):
-        created = await g(CREATE, input={"prompt": {"concept": f"castle {i}"}, "pipeline": "concept", "tags": ["keep"]})
+        created = await g(
+            CREATE, input={"prompt": {"concept": f"castle {i}"}, "pipeline": "concept", "tags": ["keep"]}
+        )
         ids.append(created["data"]["createAssetJob"]["job"]["id"])
     for job_id in ids:
         await g.harness.finish(job_id)
@@ -132,7 +138,8 @@ async def test_queries(g: Gql) -> None:
     jobs = page["data"]["jobs"]
     assert [n["id"] for n in jobs["nodes"]] == ids[::-1][:2] and jobs["pageInfo"]["hasNextPage"]
     rest = await g(
-        "query($after: String) { jobs(first: 5, after: $after, filter: {states: [\"succeeded\"], pipeline: \"concept\"}) { nodes { id } pageInfo { hasNextPage } } }",
+        'query($after: String) { jobs(first: 5, after: $after, filter: {states: ["succeeded"],'
+        ' pipeline: "concept"}) { nodes { id } pageInfo { hasNextPage } } }',
         after=jobs["pageInfo"]["endCursor"],
     )
     assert [n["id"] for n in rest["data"]["jobs"]["nodes"]] == [ids[0]]
@@ -149,14 +156,20 @@ async def test_mutations_cancel_retry_review(g: Gql) -> None:
     )
     job_id = created["data"]["createAssetJob"]["job"]["id"]
     await g.harness.events(job_id)
-    review = "mutation($id: ID!, $d: ReviewDecision!) { reviewStep(jobId: $id, step: \"tti\", decision: $d, notes: \"ok\") { state } }"
+    review = (
+        "mutation($id: ID!, $d: ReviewDecision!) "
+        '{ reviewStep(jobId: $id, step: "tti", decision: $d, notes: "ok") { state } }'
+    )
     approved = await g(review, id=job_id, d="APPROVE")
     assert approved["data"]["reviewStep"]["state"] in ("QUEUED", "RUNNING")
     assert (await g.harness.finish(job_id)).asset_version == 1
     again = await g(review, id=job_id, d="APPROVE")
     assert _error(again)["extensions"]["code"] == "FAILED_PRECONDITION"
 
-    slow = await g(CREATE, input={"prompt": {"concept": "a slow knight"}, "stepOptions": {"tti": {"sleep_s": 2, "ticks": 40}}})
+    slow = await g(
+        CREATE,
+        input={"prompt": {"concept": "a slow knight"}, "stepOptions": {"tti": {"sleep_s": 2, "ticks": 40}}},
+    )
     slow_id = slow["data"]["createAssetJob"]["job"]["id"]
     cancelled = await g("mutation($id: ID!) { cancelJob(id: $id) { state } }", id=slow_id)
     assert cancelled["data"]["cancelJob"]["state"] == "CANCELLED"
@@ -177,17 +190,25 @@ BAD_INPUTS = [
     ({"prompt": {"concept": "x" * 4097}}, "input.prompt.concept"),
     ({"prompt": {"concept": "a knight"}, "pipeline": "spaceship"}, "input.pipeline"),
     ({"prompt": {"concept": "a knight"}, "constraints": {"polyBudget": 0}}, "input.constraints.polyBudget"),
-    ({"prompt": {"concept": "a knight"}, "constraints": {"polyBudget": 10**9}}, "input.constraints.polyBudget"),
+    (
+        {"prompt": {"concept": "a knight"}, "constraints": {"polyBudget": 10**9}},
+        "input.constraints.polyBudget",
+    ),
     ({"prompt": {"concept": "a knight"}, "seed": -5}, "input.seed"),
     ({"prompt": {"concept": "a knight"}, "seed": 2**31}, "input.seed"),
     ({"prompt": {"concept": "a knight"}, "export": {"formats": ["glb", "obj"]}}, "input.export.formats[1]"),
-    ({"prompt": {"concept": "a knight"}, "constraints": {"platform": "GAMEBOY"}}, "input.constraints.platform"),
+    (
+        {"prompt": {"concept": "a knight"}, "constraints": {"platform": "GAMEBOY"}},
+        "input.constraints.platform",
+    ),
     ({"prompt": {"concept": "a knight"}, "assetId": "ast_bad"}, "input.assetId"),
 ]
 
 
 @pytest.mark.parametrize(("job_input", "field"), BAD_INPUTS)
-async def test_bad_input_is_a_typed_error_naming_the_field(g: Gql, job_input: dict[str, Any], field: str) -> None:
+async def test_bad_input_is_a_typed_error_naming_the_field(
+    g: Gql, job_input: dict[str, Any], field: str
+) -> None:
     error = _error(await g(CREATE, input=job_input))
     assert error["extensions"]["code"] in ("INVALID_ARGUMENT", "BAD_USER_INPUT")
     assert error["extensions"]["field"] == field, error
@@ -197,9 +218,9 @@ async def test_bad_input_is_a_typed_error_naming_the_field(g: Gql, job_input: di
 
 
 async def test_malformed_ids_and_other_tenants(g: Gql) -> None:
-    error = _error(await g("{ job(id: \"../../etc/passwd\") { id } }"))
+    error = _error(await g('{ job(id: "../../etc/passwd") { id } }'))
     assert error["extensions"] == {"code": "INVALID_ARGUMENT", "field": "id"}
-    error = _error(await g("mutation { cancelJob(id: \"job_xyz\") { id } }"))
+    error = _error(await g('mutation { cancelJob(id: "job_xyz") { id } }'))
     assert error["extensions"]["field"] == "id"
     created = await g(CREATE, input={"prompt": {"concept": "mine"}, "pipeline": "concept"})
     job_id = created["data"]["createAssetJob"]["job"]["id"]
@@ -235,7 +256,9 @@ async def test_graphiql_health_and_sdl(g: Gql) -> None:
     assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
     assert (await g.http.get(f"{g.url}/healthz")).json() == {"status": "ok"}
     assert (await g.http.get(f"{g.url}/files/t/x/cas/ab/abc.png?exp=1&sig=00")).status_code == 404
-    assert SDL_PATH.read_text() == export_sdl(), "gateway/schema.graphql is stale: run python -m gateway.schema"
+    assert SDL_PATH.read_text() == export_sdl(), (
+        "gateway/schema.graphql is stale: run python -m gateway.schema"
+    )
 
 
 async def test_subscription_client_can_resume(g: Gql) -> None:
@@ -244,6 +267,8 @@ async def test_subscription_client_can_resume(g: Gql) -> None:
     await g.harness.finish(job_id)
     query = gql("subscription($id: ID!) { jobEvents(jobId: $id, afterSequence: 3) { sequence } }")
     async with g.ws() as session:
-        seqs = [e["jobEvents"]["sequence"] async for e in session.subscribe(query, variable_values={"id": job_id})]
+        seqs = [
+            e["jobEvents"]["sequence"] async for e in session.subscribe(query, variable_values={"id": job_id})
+        ]
     assert seqs and seqs[0] == 4
     await asyncio.sleep(0)

@@ -53,7 +53,9 @@ async def test_character_job_runs_every_step_in_order(h: Harness) -> None:
     assert asset.latest_version == 1 and len(asset.versions) == 1
     version = asset.versions[0]
     assert version.job_id == job.id
-    assert all(f.blob_key.startswith(f"t/{done.tenant_id}/library/") and "/v1/" in f.blob_key for f in version.files)
+    assert all(
+        f.blob_key.startswith(f"t/{done.tenant_id}/library/") and "/v1/" in f.blob_key for f in version.files
+    )
     assert {e.step_name for e in version.lineage} == set(CHARACTER_STEPS)
     rig = next(e for e in version.lineage if e.step_name == "rig")
     assert rig.backend == "noop" and rig.input_sha256
@@ -108,7 +110,9 @@ async def test_step_cache_answers_a_repeated_job(h: Harness) -> None:
     second = await h.finish((await h.create("a cached knight", seed=7)).id)
     assert not any(s.cache_hit for s in first.steps)
     assert all(s.cache_hit for s in second.steps)
-    assert [o.sha256 for s in second.steps for o in s.outputs] == [o.sha256 for s in first.steps for o in s.outputs]
+    assert [o.sha256 for s in second.steps for o in s.outputs] == [
+        o.sha256 for s in first.steps for o in s.outputs
+    ]
     assert second.cost_usd == 0.0
     assert second.asset_id != first.asset_id
 
@@ -130,7 +134,8 @@ async def test_costs_and_eta(h: Harness) -> None:
 
 async def test_poison_step_dead_letters_and_fails_only_its_job(h: Harness) -> None:
     poison = await h.create(
-        "a poisoned knight", step_options={"retopo": {"fail_code": "E_POISON", "fail_message": "always fails"}}
+        "a poisoned knight",
+        step_options={"retopo": {"fail_code": "E_POISON", "fail_message": "always fails"}},
     )
     healthy = await h.create("a healthy knight")
     events = await h.events(poison.id)
@@ -304,7 +309,9 @@ async def test_list_jobs_filters_and_pages(h: Harness) -> None:
         await h.finish(job_id)
     page = await h.api.list_jobs(h.key, orchestrator_pb2.ListJobsRequest(page_size=2))
     assert [j.id for j in page.jobs] == ids[::-1][:2] and page.next_page_token
-    rest = await h.api.list_jobs(h.key, orchestrator_pb2.ListJobsRequest(page_size=10, page_token=page.next_page_token))
+    rest = await h.api.list_jobs(
+        h.key, orchestrator_pb2.ListJobsRequest(page_size=10, page_token=page.next_page_token)
+    )
     assert [j.id for j in rest.jobs] == ids[::-1][2:] and not rest.next_page_token
     failed = await h.api.list_jobs(h.key, orchestrator_pb2.ListJobsRequest(states=[job_pb2.JOB_STATE_FAILED]))
     assert not failed.jobs
@@ -325,7 +332,9 @@ async def test_library_search(h: Harness) -> None:
 
 async def test_new_version_of_an_existing_asset(h: Harness) -> None:
     first = await h.finish((await h.create("a sword", pipeline="concept")).id)
-    second = await h.finish((await h.create("a sharper sword", pipeline="concept", asset_id=first.asset_id)).id)
+    second = await h.finish(
+        (await h.create("a sharper sword", pipeline="concept", asset_id=first.asset_id)).id
+    )
     assert second.asset_id == first.asset_id and second.asset_version == 2
     asset = await h.api.get_asset(h.key, first.asset_id)
     assert [v.version for v in asset.versions] == [2, 1]

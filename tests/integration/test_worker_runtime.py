@@ -78,7 +78,9 @@ async def test_step_service_run_describe_health_reflection_metrics(local: Settin
             assert updates[-1].error.code == "E_BAD"
 
             refl = reflection_pb2_grpc.ServerReflectionStub(channel)
-            responses = refl.ServerReflectionInfo(iter([reflection_pb2.ServerReflectionRequest(list_services="")]))
+            responses = refl.ServerReflectionInfo(
+                iter([reflection_pb2.ServerReflectionRequest(list_services="")])
+            )
             names = {s.name async for r in responses for s in r.list_services_response.service}
             assert {"assetcore.v1.StepService", "grpc.health.v1.Health"} <= names
 
@@ -95,7 +97,9 @@ class SlowLoading(NoopBackend):
         time.sleep(1.0)
 
 
-async def test_health_is_not_serving_until_the_backend_loaded(local: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_health_is_not_serving_until_the_backend_loaded(
+    local: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
     real = registry.step_definitions()["rig"]
     slow = StepDefinition(
         name="rig",
@@ -107,20 +111,24 @@ async def test_health_is_not_serving_until_the_backend_loaded(local: Settings, m
     monkeypatch.setattr(registry, "step_definitions", lambda: {"rig": slow})
     local.backends["rig"] = "slowload"
     port = free_port()
-    async with running_workers(local, ["rig"], "127.0.0.1:1", grpc_address=f"127.0.0.1:{port}") as workers:
-        async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
-            health = health_pb2_grpc.HealthStub(channel)
-            first = await health.Check(health_pb2.HealthCheckRequest(service=""))
-            assert first.status == health_pb2.HealthCheckResponse.NOT_SERVING
-            await asyncio.wait_for(workers.ready.wait(), 30)
-            second = await health.Check(health_pb2.HealthCheckRequest(service=""))
-            assert second.status == health_pb2.HealthCheckResponse.SERVING
+    async with (
+        running_workers(local, ["rig"], "127.0.0.1:1", grpc_address=f"127.0.0.1:{port}") as workers,
+        grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel,
+    ):
+        health = health_pb2_grpc.HealthStub(channel)
+        first = await health.Check(health_pb2.HealthCheckRequest(service=""))
+        assert first.status == health_pb2.HealthCheckResponse.NOT_SERVING
+        await asyncio.wait_for(workers.ready.wait(), 30)
+        second = await health.Check(health_pb2.HealthCheckRequest(service=""))
+        assert second.status == health_pb2.HealthCheckResponse.SERVING
 
 
 async def test_heartbeat_keeps_the_lease_of_a_long_step(settings: Settings) -> None:
     settings.worker.visibility_timeout_s = 0.6
     async with embedded(settings) as h:
-        job = await h.finish((await h.create("a knight", step_options={"rig": {"sleep_s": 2.0, "ticks": 4}})).id)
+        job = await h.finish(
+            (await h.create("a knight", step_options={"rig": {"sleep_s": 2.0, "ticks": 4}})).id
+        )
     rig = next(s for s in job.steps if s.name == "rig")
     assert job.state == job_pb2.JOB_STATE_SUCCEEDED
     assert rig.attempt == 1, "the lease never lapsed, so the step was never delivered twice"
@@ -165,7 +173,6 @@ def test_noop_rejects_unknown_options() -> None:
     request = StepRequest("tti", job_pb2.JobInput(), {"bogus": 1}, 0, {})
     with pytest.raises(StepError, match="bogus"):
         NoopBackend().run(request, lambda *a, **k: None)
-    assert isinstance(NoopBackend().run(StepRequest("tti", job_pb2.JobInput(), {}, 0, {}), lambda *a, **k: None), StepOutput)
-
-
-
+    assert isinstance(
+        NoopBackend().run(StepRequest("tti", job_pb2.JobInput(), {}, 0, {}), lambda *a, **k: None), StepOutput
+    )

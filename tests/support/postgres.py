@@ -85,12 +85,17 @@ def _local_postgres() -> Iterator[str]:
         )
     except (subprocess.CalledProcessError, OSError) as exc:
         shutil.rmtree(root, ignore_errors=True)
-        detail = exc.stderr.decode(errors="replace") if isinstance(exc, subprocess.CalledProcessError) else str(exc)
+        detail = (
+            exc.stderr.decode(errors="replace")
+            if isinstance(exc, subprocess.CalledProcessError)
+            else str(exc)
+        )
         raise PostgresUnavailable(f"local PostgreSQL failed to start: {detail.strip()}") from exc
     try:
         yield f"postgresql+psycopg://postgres@127.0.0.1:{port}/postgres"
     finally:
-        subprocess.run([*prefix, pg_ctl, "-D", str(data), "-m", "immediate", "stop"], capture_output=True)
+        stop = [*prefix, pg_ctl, "-D", str(data), "-m", "immediate", "stop"]
+        subprocess.run(stop, check=False, capture_output=True)
         shutil.rmtree(root, ignore_errors=True)
 
 
