@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import os
 import signal
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from gql import Client, gql
+from gql import Client, GraphQLRequest, gql
 from gql.transport.websockets import WebsocketsTransport
 
 from tests.support.mesh import STEPS, MeshProcess, mesh_process
@@ -68,7 +69,9 @@ async def events(mesh: MeshProcess, job_id: str, after: int = 0) -> list[dict[st
     )
     seen = []
     async with Client(transport=transport) as session:
-        async for result in session.subscribe(EVENTS, variable_values={"id": job_id, "after": after}):
+        async for result in session.subscribe(
+            GraphQLRequest(EVENTS, variable_values={"id": job_id, "after": after})
+        ):
             seen.append(result["jobEvents"])
     return seen
 
@@ -100,7 +103,9 @@ async def wait_for(mesh: MeshProcess, job_id: str, step: str, kind: str) -> None
             subprotocols=[WebsocketsTransport.GRAPHQLWS_SUBPROTOCOL],
         )
         async with Client(transport=transport) as session:
-            async for result in session.subscribe(EVENTS, variable_values={"id": job_id, "after": 0}):
+            async for result in session.subscribe(
+                GraphQLRequest(EVENTS, variable_values={"id": job_id, "after": 0})
+            ):
                 event = result["jobEvents"]
                 if event["stepName"] == step and event["__typename"] == kind:
                     return
@@ -147,6 +152,18 @@ async def test_worker_killed_mid_step_is_redelivered(mesh: MeshProcess) -> None:
     assert asset["asset"]["versions"] == [{"version": 1, "jobId": job_id}], "exactly one asset version"
 
 
+async def test_sigterm_drains_and_releases_the_step_without_spending_an_attempt(mesh: MeshProcess) -> None:
+    job_id = await create(mesh, "a knight", stepOptions={"rig": {"sleep_s": 6, "ticks": 60}})
+    await wait_for(mesh, job_id, "rig", "StepProgressEvent")
+    pid = mesh.pid("rig")
+    os.kill(pid, signal.SIGTERM)  # a deploy or a Spot interruption notice; the grace period is 2 s
+    mesh.wait_restarted("rig", pid)
+    seen = await events_across_outages(mesh, job_id)
+    assert seen[-1]["state"] == "SUCCEEDED"
+    starts = [e["attempt"] for e in seen if e["stepName"] == "rig" and e["__typename"] == "StepStartedEvent"]
+    assert starts == [1, 1], "released on shutdown: the second run is still attempt 1"
+
+
 async def test_orchestrator_killed_mid_job_loses_nothing(mesh: MeshProcess) -> None:
     options = {step: {"sleep_s": 0.6, "ticks": 6} for step in STEPS}
     job_id = await create(mesh, "a knight", stepOptions=options)
@@ -171,8 +188,6 @@ async def test_up_stops_cleanly_on_ctrl_c(tmp_path: Path) -> None:
         pids = [mesh.pid(name) for name in ("orchestrator", "gateway", *STEPS)]
         mesh.process.send_signal(signal.SIGINT)
         assert mesh.process.wait(timeout=60) == 0
-    import os
-
     for pid in pids:
         with pytest.raises(ProcessLookupError):
             os.kill(pid, 0)

@@ -9,7 +9,7 @@ from typing import Any
 
 import httpx
 import pytest
-from gql import Client, gql
+from gql import Client, GraphQLRequest, gql
 from gql.transport.websockets import WebsocketsTransport
 
 from assetcore.config import Settings
@@ -87,7 +87,7 @@ async def test_job_through_graphql_with_live_events_and_downloads(g: Gql) -> Non
     assert job["pipeline"] == "character" and len(job["steps"]) == 7
     seen = []
     async with g.ws() as session:
-        async for event in session.subscribe(EVENTS, variable_values={"id": job["id"]}):
+        async for event in session.subscribe(GraphQLRequest(EVENTS, variable_values={"id": job["id"]})):
             seen.append(event["jobEvents"])
     kinds = [(e["stepName"], e["__typename"]) for e in seen]
     for step in ("tti", "refine", "image3d", "retopo", "rig", "anim", "export"):
@@ -237,7 +237,7 @@ async def test_malformed_ids_and_other_tenants(g: Gql) -> None:
     assert (await g("{ assets { nodes { id } } }", api_key=rival))["data"]["assets"]["nodes"] == []
     with pytest.raises(Exception, match="not found"):
         async with g.ws(rival) as session:
-            async for _ in session.subscribe(EVENTS, variable_values={"id": job_id}):
+            async for _ in session.subscribe(GraphQLRequest(EVENTS, variable_values={"id": job_id})):
                 pass
 
 
@@ -268,7 +268,8 @@ async def test_subscription_client_can_resume(g: Gql) -> None:
     query = gql("subscription($id: ID!) { jobEvents(jobId: $id, afterSequence: 3) { sequence } }")
     async with g.ws() as session:
         seqs = [
-            e["jobEvents"]["sequence"] async for e in session.subscribe(query, variable_values={"id": job_id})
+            e["jobEvents"]["sequence"]
+            async for e in session.subscribe(GraphQLRequest(query, variable_values={"id": job_id}))
         ]
     assert seqs and seqs[0] == 4
     await asyncio.sleep(0)

@@ -66,7 +66,10 @@ def test_gate_aliases() -> None:
         (job("   "), "input.prompt.concept"),
         (job("a", negative_prompt="x" * 4097), "input.negative_prompt"),
         (job("a knight", upscale=True, name="n" * 201), "input.name"),
-        (job_pb2.JobInput(prompt=job_pb2.Prompt(concept="a knight", style="s" * 3000, details="d" * 1200)), "input.prompt"),
+        (
+            job_pb2.JobInput(prompt=job_pb2.Prompt(concept="a knight", style="s" * 3000, details="d" * 1200)),
+            "input.prompt",
+        ),
         (job("a knight", asset_type=9), "input.asset_type"),
         (job("a knight", priority=7), "input.priority"),
         (job("a knight", tags=["ok", "Bad!Tag"]), "input.tags[1]"),
