@@ -132,7 +132,10 @@ def _report(job: job_pb2.Job, files: list[Path], wall_s: float) -> dict[str, Any
                 "pool": s.pool,
                 "cache_hit": s.cache_hit,
                 "notes": list(s.notes),
-                "outputs": [{"name": o.name, "sha256": o.sha256, "bytes": o.size_bytes} for o in s.outputs],
+                "outputs": [
+                    {"name": o.name, "sha256": o.sha256, "bytes": o.size_bytes, "blob_key": o.blob_key}
+                    for o in s.outputs
+                ],
             }
             for s in job.steps
         ],

@@ -16,6 +16,23 @@ def fbx_summary(fbx: bytes, *, report: Callable[[float, str], None]) -> dict[str
         path = Path(folder) / "asset.fbx"
         path.write_bytes(fbx)
         bpy.ops.import_scene.fbx(filepath=str(path))
+    return _scene_summary()
+
+
+def glb_summary(glb: bytes, *, report: Callable[[float, str], None]) -> dict[str, Any]:
+    """Import GLB bytes with Blender's glTF importer into the empty scene; summarise it likewise."""
+    import bpy
+
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "asset.glb"
+        path.write_bytes(glb)
+        bpy.ops.import_scene.gltf(filepath=str(path))
+    return _scene_summary()
+
+
+def _scene_summary() -> dict[str, Any]:
+    import bpy
+
     armatures = [ob for ob in bpy.data.objects if ob.type == "ARMATURE"]
     meshes = [ob for ob in bpy.data.objects if ob.type == "MESH"]
     heights = [
