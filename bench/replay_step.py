@@ -17,15 +17,15 @@ from sqlalchemy import select
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from assetcore.adapters import open_blob_store  # noqa: E402
-from assetcore.config import Settings  # noqa: E402
-from assetcore.db.database import Database  # noqa: E402
-from assetcore.db.schema import artifacts, jobs, steps  # noqa: E402
-from assetcore.proto.v1 import job_pb2  # noqa: E402
-from assetcore.worker.backend import InputFile, StepRequest  # noqa: E402
-from assetcore.worker.registry import host_steps  # noqa: E402
-from services.orchestrator.dag import step_task  # noqa: E402
-from services.orchestrator.pipelines import PIPELINES  # noqa: E402
+from assetcore.adapters import open_blob_store
+from assetcore.config import Settings
+from assetcore.db.database import Database
+from assetcore.db.schema import artifacts, jobs, steps
+from assetcore.proto.v1 import job_pb2
+from assetcore.worker.backend import InputFile, StepRequest
+from assetcore.worker.registry import host_steps
+from services.orchestrator.dag import step_task
+from services.orchestrator.pipelines import PIPELINES
 
 
 async def replay(data_dir: Path, job_id: str, step_name: str, backends: list[str]) -> dict[str, float]:
