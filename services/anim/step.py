@@ -19,14 +19,11 @@ from services.anim.backends.procedural import ProceduralAnimBackend
 from services.anim.clips import ALL_CLIPS
 from services.anim.options import parse_options
 
-PASSTHROUGH = "passthrough"  # capability of the runtime's noop backend
 UNIT_TOLERANCE = 1e-3
 MIN_MOTION_DEGREES = 1.0  # some joint must turn at least this much over a generated clip
 
 
 def run_anim(backend: StepBackend, request: StepRequest, progress: Progress) -> StepOutput:
-    if PASSTHROUGH in backend.describe().capabilities:
-        return backend.run(request, progress)  # the runtime's noop backend: nothing to check
     if "rigged" not in request.inputs:
         raise StepError(ErrorCode.INVALID_INPUT, "anim: the input 'rigged' is missing")
     parse_options(request)

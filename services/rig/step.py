@@ -24,14 +24,11 @@ from services.rig.backends.cpu import CpuRigBackend
 from services.rig.options import parse_options
 from services.rig.weights import MAX_INFLUENCES
 
-PASSTHROUGH = "passthrough"  # capability of the runtime's noop backend
 SKINNED_OUTPUTS = ("rigged", "lod1", "lod2")
 WEIGHT_SUM_TOLERANCE = 1e-4
 
 
 def run_rig(backend: StepBackend, request: StepRequest, progress: Progress) -> StepOutput:
-    if PASSTHROUGH in backend.describe().capabilities:
-        return backend.run(request, progress)  # the runtime's noop backend: nothing to check
     if "mesh" not in request.inputs:
         raise StepError(ErrorCode.INVALID_INPUT, "rig: the input 'mesh' is missing")
     parse_options(request.params)

@@ -7,6 +7,7 @@ import io
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
+from assetcore.concept_image import METADATA_KEY, read_concept_metadata
 from assetcore.worker.backend import (
     ErrorCode,
     Progress,
@@ -17,7 +18,6 @@ from assetcore.worker.backend import (
     StepRequest,
 )
 from services.tti.backends.procedural import ProceduralBackend
-from services.tti.concept_png import METADATA_KEY, read_concept_metadata
 from services.tti.options import parse_options
 from services.tti.prompt_text import prompt_text
 

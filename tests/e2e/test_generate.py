@@ -50,14 +50,18 @@ class Generated:
     report: dict[str, Any]
 
     def file(self, suffix: str) -> Path:
-        [found] = [p for p in self.out.iterdir() if p.name.endswith(suffix) and not p.name.endswith("_" + suffix)]
+        [found] = [
+            p for p in self.out.iterdir() if p.name.endswith(suffix) and not p.name.endswith("_" + suffix)
+        ]
         return found
 
     def main_glb(self) -> Path:
         return next(p for p in self.out.glob("*.glb") if "_lod" not in p.name)
 
     def output(self, step: str, name: str) -> bytes:
-        [meta] = [o for s in self.report["steps"] if s["name"] == step for o in s["outputs"] if o["name"] == name]
+        [meta] = [
+            o for s in self.report["steps"] if s["name"] == step for o in s["outputs"] if o["name"] == name
+        ]
         return (self.data_dir / "blobs" / meta["blob_key"]).read_bytes()
 
 
@@ -66,7 +70,17 @@ def generated(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Generated]:
     runs = {}
     for key, expected in PROMPTS.items():
         root = tmp_path_factory.mktemp(key)
-        command = [sys.executable, "-m", "assetcore.cli", "generate", expected.prompt, "-o", "out", "--data-dir", "data"]
+        command = [
+            sys.executable,
+            "-m",
+            "assetcore.cli",
+            "generate",
+            expected.prompt,
+            "-o",
+            "out",
+            "--data-dir",
+            "data",
+        ]
         result = subprocess.run(
             command, cwd=root, capture_output=True, text=True, timeout=300, check=False, env={**os.environ}
         )
@@ -96,7 +110,9 @@ def test_every_glb_passes_the_khronos_validator(generated: dict[str, Generated],
 
 
 @pytest.mark.parametrize("key", PROMPTS)
-def test_meshes_are_watertight_before_rigging_and_on_budget(generated: dict[str, Generated], key: str) -> None:
+def test_meshes_are_watertight_before_rigging_and_on_budget(
+    generated: dict[str, Generated], key: str
+) -> None:
     run = generated[key]
     lod0 = read_glb(run.output("retopo", "mesh")).mesh
     surface = trimesh.Trimesh(lod0.positions, lod0.faces, process=False)
@@ -132,7 +148,9 @@ def test_static_prop_has_no_rig(generated: dict[str, Generated]) -> None:
 @pytest.mark.blender
 @pytest.mark.skipif(not bpy_available(), reason="bpy (Blender as a module) is not installed")
 @pytest.mark.parametrize("key", PROMPTS)
-def test_blender_reimports_with_one_armature_and_its_actions(generated: dict[str, Generated], key: str) -> None:
+def test_blender_reimports_with_one_armature_and_its_actions(
+    generated: dict[str, Generated], key: str
+) -> None:
     summary = shared_blender().call(glb_summary, generated[key].main_glb().read_bytes())
     expected = PROMPTS[key]
     if expected.rig is None:

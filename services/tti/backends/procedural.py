@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+from assetcore.concept_image import concept_metadata, encode_concept_png
 from assetcore.geometry.preview import render_image_preview
 from assetcore.prompting import FALLBACK_HUMANOID, PromptAnalysis, analyse_prompt
 from assetcore.worker.backend import BackendInfo, OutputFile, Progress, StepOutput, StepRequest
-from services.tti.concept_png import concept_metadata, encode_concept_png
 from services.tti.drawing.concept import render_concept
 from services.tti.drawing.palette import resolve_style
 from services.tti.options import parse_options

@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from assetcore.concept_image import read_concept_metadata
 from assetcore.prompting import COLOURS, MATERIALS
 from assetcore.worker.backend import ErrorCode, StepError, StepOutput
-from services.tti.concept_png import read_concept_metadata
 from services.tti.drawing.palette import COLOUR_RGB, MATERIAL_LOOKS
 from services.tti.drawing.props import PROP_KINDS
 from services.tti.step import STEP

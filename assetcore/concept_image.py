@@ -1,7 +1,8 @@
-"""The concept image file every tti backend writes: an RGBA PNG with a text chunk saying what it shows.
+"""The concept image format between steps: an RGBA PNG with a text chunk saying what it shows.
 
-The chunk "assetcore" holds JSON {"view": "front"|"side", "category", "subject", "symmetric",
-and for side views "facing": "+x"}; image3d reads it to know how to inflate the silhouette.
+Every tti backend writes it; refine keeps the chunk; image3d reads it to know how to inflate
+the silhouette. The chunk "assetcore" holds JSON {"view": "front"|"side", "category",
+"subject", "symmetric", and for side views "facing": "+x"|"-x" (where the head points)}.
 """
 
 from __future__ import annotations
@@ -37,11 +38,18 @@ def encode_concept_png(rgba: npt.NDArray[np.uint8], metadata: dict[str, object])
     return buffer.getvalue()
 
 
+def parse_concept_metadata(text: object) -> dict[str, object]:
+    """The chunk's JSON from its text, or {} when it is missing or malformed."""
+    if not isinstance(text, str):
+        return {}
+    try:
+        value = json.loads(text)
+    except ValueError:
+        return {}
+    return value if isinstance(value, dict) else {}
+
+
 def read_concept_metadata(png: bytes) -> dict[str, object]:
     """The chunk's JSON, or {} when the image has none."""
     with Image.open(io.BytesIO(png)) as image:
-        text = getattr(image, "text", {}).get(METADATA_KEY)
-    if not text:
-        return {}
-    value = json.loads(text)
-    return value if isinstance(value, dict) else {}
+        return parse_concept_metadata(getattr(image, "text", {}).get(METADATA_KEY))

@@ -1,0 +1,47 @@
+"""UV unwrap with xatlas: charts segmented and packed into one square texture.
+
+xatlas splits vertices along chart seams; `source_vertex` maps each new vertex back to the
+input vertex, so per-vertex data (normals) carries over. UVs are in 0..1 with (0, 0) the
+texture's top-left corner (glTF), u along columns and v along rows.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+import xatlas
+
+from assetcore.geometry import meshops
+
+# Charts may not grow past this share of the surface: unbounded, xatlas spends 5-10x longer
+# growing charts (7.6 s against 0.8 s for 15k faces on 2 cores) for a few % better utilisation.
+MAX_CHART_SHARE = 1.0 / 64.0
+PADDING_TEXELS_PER_1024 = 4  # gap between charts, so mip-maps do not mix neighbouring charts
+
+
+@dataclass(frozen=True)
+class Unwrapped:
+    source_vertex: npt.NDArray[np.int64]  # (V',) input vertex of each output vertex
+    faces: npt.NDArray[np.int64]  # (F, 3) into the output vertices, same order as the input faces
+    uvs: npt.NDArray[np.float32]  # (V', 2)
+
+
+def unwrap(positions: npt.NDArray[np.float64], faces: npt.NDArray[np.int64], texture_size: int) -> Unwrapped:
+    atlas = xatlas.Atlas()
+    atlas.add_mesh(positions.astype(np.float32), faces.astype(np.uint32))
+    pack = xatlas.PackOptions()
+    pack.resolution = texture_size
+    pack.padding = max(2, texture_size * PADDING_TEXELS_PER_1024 // 1024)
+    pack.bilinear = True
+    charts = xatlas.ChartOptions()
+    area = float(np.linalg.norm(meshops.face_normals(positions, faces), axis=1).sum()) / 2.0
+    charts.max_chart_area = area * MAX_CHART_SHARE
+    atlas.generate(charts, pack)
+    source_vertex, new_faces, uvs = atlas[0]
+    return Unwrapped(
+        source_vertex=np.asarray(source_vertex, np.int64),
+        faces=np.asarray(new_faces, np.int64),
+        uvs=np.clip(np.asarray(uvs, np.float32), 0.0, 1.0),
+    )
