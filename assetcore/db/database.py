@@ -69,7 +69,8 @@ def _sqlite_engine(url: str) -> Engine:
     @event.listens_for(engine, "begin")
     def on_begin(connection: Any) -> None:
         read_only = connection.get_execution_options().get(_READ_ONLY, False)
-        connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
+        # Straight to the driver: this runs for every transaction.
+        connection.connection.driver_connection.execute("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
     return engine
 
@@ -85,18 +86,40 @@ class Database:
         else:
             self.engine = create_engine(self.url, pool_size=pool_size, max_overflow=0, pool_pre_ping=True)
             self._writer = self._readers = ThreadPoolExecutor(pool_size, thread_name_prefix="db")
+        self._thread = threading.local()
+        self._connections: list[Connection] = []
+        self._connections_lock = threading.Lock()
         self._users = 0
 
+    def _connection(self, read_only: bool) -> Connection:
+        """The calling thread's own connection: no pool checkout and reset per transaction.
+
+        SQLite readers get a connection of their own that begins without the write lock.
+        """
+        read_only = read_only and self.sqlite
+        name = "read" if read_only else "write"
+        conn: Connection | None = getattr(self._thread, name, None)
+        if conn is None or conn.closed or conn.invalidated:
+            conn = self.engine.connect()
+            if read_only:
+                conn = conn.execution_options(**{_READ_ONLY: True})
+            setattr(self._thread, name, conn)
+            with self._connections_lock:
+                self._connections.append(conn)
+        return conn
+
     def _write(self, fn: Callable[[Connection], T]) -> T:
-        with self.engine.begin() as conn:
+        conn = self._connection(read_only=False)
+        with conn.begin():
             return fn(conn)
 
     def _read(self, fn: Callable[[Connection], T]) -> T:
-        with self.engine.connect().execution_options(**{_READ_ONLY: True}) as conn:
+        conn = self._connection(read_only=True)
+        with conn.begin() as transaction:
             try:
                 return fn(conn)
             finally:
-                conn.rollback()
+                transaction.rollback()
 
     async def write(self, fn: Callable[[Connection], T]) -> T:
         """Run fn in a write transaction (committed if it returns, rolled back if it raises)."""
@@ -109,6 +132,10 @@ class Database:
     def dispose(self) -> None:
         self._writer.shutdown(wait=True)
         self._readers.shutdown(wait=True)
+        with self._connections_lock:
+            for conn in self._connections:
+                conn.close()
+            self._connections.clear()
         self.engine.dispose()
 
 

@@ -86,6 +86,7 @@ jobs = Table(
     UniqueConstraint("tenant_id", "idempotency_key"),
     Index(None, "tenant_id", "project_id", "id"),
     Index(None, "tenant_id", "state"),
+    Index(None, "tenant_id", "created_at"),
 )
 
 steps = Table(

@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from functools import partial
 from typing import Any
 
-from sqlalchemy import Connection, delete, select, update
+from sqlalchemy import Connection, bindparam, delete, select, update
 
 from assetcore.db.database import Database
 from assetcore.db.schema import outbox
@@ -30,6 +30,12 @@ from assetcore.queues.base import OutgoingMessage, StepQueue
 
 log = logging.getLogger(__name__)
 Row = dict[str, Any]
+MARK_INTERVAL_S = 0.1  # published hand-over rows are marked at most this late (poll_grace_s is far longer)
+MARK_PUBLISHED = (
+    update(outbox)
+    .where(outbox.c.id.in_(bindparam("ids", expanding=True)))
+    .values(published_at=bindparam("now"))
+)
 
 
 class OutboxRelay:
@@ -53,6 +59,8 @@ class OutboxRelay:
         self._poll_grace_s = poll_grace_s
         self._retention_s = retention_s
         self._handed_over: list[Row] = []
+        self._published_unmarked: list[Row] = []  # marked in batches: a mark is a write transaction
+        self._last_mark = 0.0
         self._wakeup = asyncio.Event()
         self._last_poll = 0.0
         self._last_purge = 0.0
@@ -71,7 +79,11 @@ class OutboxRelay:
                 if self._handed_over:
                     rows, self._handed_over = self._handed_over, []
                     await self._publish(rows)
-                    await self._db.write(partial(_mark, rows=rows))
+                    self._published_unmarked.extend(rows)
+                    if time.monotonic() - self._last_mark >= MARK_INTERVAL_S:
+                        await self._mark_published()
+                elif self._published_unmarked:
+                    await self._mark_published()
                 elif time.monotonic() - self._last_poll >= self._idle_poll_s:
                     self._last_poll = time.monotonic()
                     if await self.poll_once() == self._batch_size:
@@ -84,8 +96,14 @@ class OutboxRelay:
                 await asyncio.sleep(min(5.0, 0.1 * 2**failures))
                 continue
             if not self._handed_over:
+                wait_s = MARK_INTERVAL_S if self._published_unmarked else self._idle_poll_s
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wakeup.wait(), self._idle_poll_s)
+                    await asyncio.wait_for(self._wakeup.wait(), wait_s)
+
+    async def _mark_published(self) -> None:
+        rows, self._published_unmarked = self._published_unmarked, []
+        self._last_mark = time.monotonic()
+        await self._db.write(partial(_mark, rows=rows))
 
     async def poll_once(self, grace_s: float | None = None) -> int:
         """Publish unpublished rows older than the grace period; returns how many."""
@@ -141,4 +159,4 @@ class OutboxRelay:
 def _mark(conn: Connection, rows: Sequence[Row]) -> None:
     if rows:
         ids = [r["id"] for r in rows]
-        conn.execute(update(outbox).where(outbox.c.id.in_(ids)).values(published_at=time.time()))
+        conn.execute(MARK_PUBLISHED, {"ids": ids, "now": time.time()})

@@ -18,7 +18,7 @@ import uuid
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Connection, and_, case, delete, func, or_, select, update
+from sqlalchemy import Connection, and_, bindparam, case, delete, func, or_, select, update
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.sql import Executable
 
@@ -35,6 +35,61 @@ from assetcore.queues.base import (
 )
 
 _wakeups: dict[tuple[str, int], asyncio.Event] = {}
+
+# Statements built once (building costs far more than running a cached one).
+INSERT = qm.insert().returning(qm.c.id, sort_by_parameter_order=True)
+_MINE = and_(qm.c.id == bindparam("b_id"), qm.c.receipt == bindparam("b_receipt"))
+DELETE = delete(qm).where(_MINE)
+SET_VISIBLE_AT = update(qm).where(_MINE).values(visible_at=bindparam("b_visible_at"))
+TO_DLQ = (
+    update(qm)
+    .where(qm.c.id.in_(bindparam("b_ids", expanding=True)))
+    .values(queue=qm.c.queue + DLQ_SUFFIX, receipt=None, visible_at=bindparam("b_now"), receive_count=0)
+)
+DEAD_LETTER = (
+    update(qm)
+    .where(_MINE)
+    .values(queue=qm.c.queue + DLQ_SUFFIX, receipt=None, visible_at=bindparam("b_now"), receive_count=0)
+)
+
+
+def _claim_statements(queues: tuple[str, ...], lock_rows: bool) -> tuple[Any, Any]:
+    """(look, claim) for one list of queues; earlier queues first, then priority, then age."""
+    visible = and_(qm.c.queue.in_(queues), qm.c.visible_at <= bindparam("now"))
+    look = select(qm.c.id).where(visible).limit(1)
+    rank = case({name: i for i, name in enumerate(queues)}, value=qm.c.queue)
+    candidates = (
+        select(qm.c.id).where(visible).order_by(rank, qm.c.priority.desc(), qm.c.id).limit(bindparam("limit"))
+    )
+    if lock_rows:
+        candidates = candidates.with_for_update(skip_locked=True)
+    claim = (
+        update(qm)
+        .where(qm.c.id.in_(candidates.scalar_subquery()))
+        .values(
+            receive_count=qm.c.receive_count + 1,
+            visible_at=bindparam("lease_until"),
+            receipt=bindparam("receipt"),
+        )
+        .returning(
+            qm.c.id,
+            qm.c.queue,
+            qm.c.priority,
+            qm.c.body,
+            qm.c.receive_count,
+            qm.c.max_receives,
+            qm.c.enqueued_at,
+        )
+    )
+    return look, claim
+
+
+def _claim_rows(conn: Connection, claim: Any, params: dict[str, Any]) -> list[Any]:
+    rows = conn.execute(claim, params).all()
+    exhausted = [r.id for r in rows if r.receive_count > r.max_receives]
+    if exhausted:  # received max_receives times already: to the DLQ, as SQS's redrive does
+        conn.execute(TO_DLQ, {"b_ids": exhausted, "b_now": time.time()})
+    return [r for r in rows if r.id not in exhausted]
 
 
 def _wakeup_for(url: str) -> asyncio.Event:
@@ -61,6 +116,7 @@ class SqlStepQueue:
         self._poll_interval_s = poll_interval_s
         self._max_poll_interval_s = max_poll_interval_s
         self._idle = True
+        self._statements: dict[tuple[str, ...], tuple[Any, Any]] = {}
 
     async def _write(self, fn: Any) -> Any:
         try:
@@ -89,8 +145,7 @@ class SqlStepQueue:
             }
             for m in messages
         ]
-        statement = qm.insert().returning(qm.c.id, sort_by_parameter_order=True)
-        ids = await self._write(lambda conn: conn.execute(statement, rows).scalars().all())
+        ids = await self._write(lambda conn: conn.execute(INSERT, rows).scalars().all())
         _wakeup_for(self._db.url).set()
         return [str(i) for i in ids]
 
@@ -113,21 +168,21 @@ class SqlStepQueue:
                 interval = min(interval * 2, self._max_poll_interval_s)
 
     async def _claim(self, queues: list[str], limit: int, visibility_s: float) -> list[QueueMessage]:
+        key = tuple(queues)
+        if key not in self._statements:
+            self._statements[key] = _claim_statements(key, lock_rows=not self._db.sqlite)
+        look, claim = self._statements[key]
         now = time.time()
-        visible = and_(qm.c.queue.in_(queues), qm.c.visible_at <= now)
         if self._idle:  # an idle poll looks first, without taking the write lock
             try:
-                found = await self._db.read(
-                    lambda conn: conn.execute(select(qm.c.id).where(visible).limit(1)).first()
-                )
+                found = await self._db.read(lambda conn: conn.execute(look, {"now": now}).first())
             except DBAPIError as exc:
                 raise QueueError(f"queue database: {exc.orig}") from exc
             if found is None:
                 return []
         receipt = uuid.uuid4().hex
-        rows = await self._write(
-            lambda conn: self._claim_rows(conn, queues, visible, limit, now + visibility_s, receipt)
-        )
+        params = {"now": now, "limit": limit, "lease_until": now + visibility_s, "receipt": receipt}
+        rows = await self._write(lambda conn: _claim_rows(conn, claim, params))
         self._idle = not rows
         rows.sort(key=lambda r: (queues.index(r.queue), -r.priority, r.id))  # RETURNING is unordered
         return [
@@ -142,60 +197,22 @@ class SqlStepQueue:
             for r in rows
         ]
 
-    def _claim_rows(
-        self, conn: Connection, queues: list[str], visible: Any, limit: int, lease_until: float, receipt: str
-    ) -> list[Any]:
-        rank = case({name: i for i, name in enumerate(queues)}, value=qm.c.queue)
-        candidates = select(qm.c.id).where(visible).order_by(rank, qm.c.priority.desc(), qm.c.id).limit(limit)
-        if not self._db.sqlite:
-            candidates = candidates.with_for_update(skip_locked=True)
-        rows = conn.execute(
-            update(qm)
-            .where(qm.c.id.in_(candidates.scalar_subquery()))
-            .values(receive_count=qm.c.receive_count + 1, visible_at=lease_until, receipt=receipt)
-            .returning(
-                qm.c.id,
-                qm.c.queue,
-                qm.c.priority,
-                qm.c.body,
-                qm.c.receive_count,
-                qm.c.max_receives,
-                qm.c.enqueued_at,
-            )
-        ).all()
-        exhausted = [r.id for r in rows if r.receive_count > r.max_receives]
-        if exhausted:  # received max_receives times already: to the DLQ, as SQS's redrive does
-            conn.execute(
-                update(qm)
-                .where(qm.c.id.in_(exhausted))
-                .values(queue=qm.c.queue + DLQ_SUFFIX, receipt=None, visible_at=time.time(), receive_count=0)
-            )
-        return [r for r in rows if r.id not in exhausted]
-
-    async def _by_receipt(self, message: QueueMessage, statement: Executable) -> None:
-        rowcount = await self._write(lambda conn: conn.execute(statement).rowcount)
+    async def _by_receipt(self, message: QueueMessage, statement: Executable, **values: Any) -> None:
+        params = {"b_id": int(message.message_id), "b_receipt": message.receipt, **values}
+        rowcount = await self._write(lambda conn: conn.execute(statement, params).rowcount)
         if rowcount == 0:
             raise StaleReceipt(f"message {message.message_id} has a newer receipt or is gone")
 
-    def _mine(self, message: QueueMessage) -> Any:
-        return and_(qm.c.id == int(message.message_id), qm.c.receipt == message.receipt)
-
     async def delete(self, message: QueueMessage) -> None:
-        await self._by_receipt(message, delete(qm).where(self._mine(message)))
+        await self._by_receipt(message, DELETE)
 
     async def change_visibility(self, message: QueueMessage, timeout_s: float) -> None:
-        visible_at = time.time() + max(0.0, timeout_s)
-        await self._by_receipt(message, update(qm).where(self._mine(message)).values(visible_at=visible_at))
+        await self._by_receipt(message, SET_VISIBLE_AT, b_visible_at=time.time() + max(0.0, timeout_s))
         if timeout_s <= 0:
             _wakeup_for(self._db.url).set()
 
     async def dead_letter(self, message: QueueMessage) -> None:
-        await self._by_receipt(
-            message,
-            update(qm)
-            .where(self._mine(message))
-            .values(queue=dlq_name(message.queue), receipt=None, visible_at=time.time(), receive_count=0),
-        )
+        await self._by_receipt(message, DEAD_LETTER, b_now=time.time())
 
     async def depth(self, queue: str) -> QueueDepth:
         now = time.time()

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import Any, TypeVar
 
-from sqlalchemy import Connection, func, insert, select, update
+from sqlalchemy import Connection, bindparam, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from assetcore.blobs.base import BlobStore, put_content
@@ -51,6 +51,42 @@ WORKER_LOST = "WORKER_LOST"
 MAX_PAGE = 100
 # Committed outbox rows (with ids) go to the relay at once; it also polls for any it missed.
 OutboxHandoff = Callable[[list[Dict]], None]
+
+# Statements of the hot path, built once (building costs far more than running a cached one).
+STEPS_OF = (
+    select(steps)
+    .where(steps.c.job_id.in_(bindparam("job_ids", expanding=True)))
+    .order_by(steps.c.job_id, steps.c.ordinal)
+)
+ARTIFACTS_OF = (
+    select(artifacts)
+    .where(artifacts.c.job_id.in_(bindparam("job_ids", expanding=True)))
+    .order_by(artifacts.c.id)
+)
+INSERT_ATTEMPT = insert(step_attempts)
+UPDATE_ATTEMPT = update(step_attempts).where(step_attempts.c.id == bindparam("b_id"))  # SET: the parameters
+SUPERSEDE_ATTEMPTS = (
+    update(step_attempts)
+    .where(step_attempts.c.step_id == bindparam("b_step"), step_attempts.c.state == RUNNING)
+    .values(state=dag.SUPERSEDED, finished_at=bindparam("b_now"))
+)
+INSERT_ARTIFACTS = insert(artifacts)
+JOB_BY_IDEMPOTENCY_KEY = select(jobs.c.id).where(
+    jobs.c.tenant_id == bindparam("tenant_id"), jobs.c.idempotency_key == bindparam("key")
+)
+ACTIVE_JOBS = select(func.count()).where(
+    jobs.c.tenant_id == bindparam("tenant_id"), jobs.c.state.in_([QUEUED, RUNNING, AWAITING_REVIEW])
+)
+JOBS_SINCE = select(func.count()).where(
+    jobs.c.tenant_id == bindparam("tenant_id"), jobs.c.created_at >= bindparam("since")
+)
+EVENTS_AFTER = (
+    select(job_events.c.seq, job_events.c.payload)
+    .where(job_events.c.job_id == bindparam("job_id"), job_events.c.seq > bindparam("after"))
+    .order_by(job_events.c.seq)
+    .limit(500)
+)
+JOB_STATE = select(jobs.c.state).where(jobs.c.id == bindparam("job_id"))
 
 
 @dataclass(frozen=True)
@@ -209,19 +245,15 @@ class Orchestrator:
         ]
 
     async def _job_by_idempotency_key(self, principal: Principal, key: str) -> str | None:
-        query = select(jobs.c.id).where(
-            jobs.c.tenant_id == principal.tenant_id, jobs.c.idempotency_key == key
-        )
-        return await self.db.read(lambda conn: conn.execute(query).scalar())
+        params = {"tenant_id": principal.tenant_id, "key": key}
+        return await self.db.read(lambda conn: conn.execute(JOB_BY_IDEMPOTENCY_KEY, params).scalar())
 
     def _check_quota(self, conn: Connection, principal: Principal) -> None:
         """In the creating transaction, so concurrent creates cannot both slip under the limit."""
-        active, today = conn.execute(
-            select(
-                func.count().filter(jobs.c.state.not_in(JOB_TERMINAL)),
-                func.count().filter(jobs.c.created_at >= time.time() - 86400),
-            ).where(jobs.c.tenant_id == principal.tenant_id)
-        ).one()
+        active = conn.execute(ACTIVE_JOBS, {"tenant_id": principal.tenant_id}).scalar_one()
+        today = conn.execute(
+            JOBS_SINCE, {"tenant_id": principal.tenant_id, "since": time.time() - 86400}
+        ).scalar_one()
         if active >= self.settings.max_active_jobs_per_tenant:
             limit = self.settings.max_active_jobs_per_tenant
             raise ResourceExhausted(f"{active} jobs are active; the limit is {limit}")
@@ -451,13 +483,8 @@ class Orchestrator:
             raise NotFound(f"job {job_id} not found", field="job_id")
 
         def events_after(conn: Connection, last: int) -> tuple[list[Any], str | None]:
-            rows = conn.execute(
-                select(job_events.c.seq, job_events.c.payload)
-                .where(job_events.c.job_id == job_id, job_events.c.seq > last)
-                .order_by(job_events.c.seq)
-                .limit(500)
-            ).all()
-            return rows, conn.execute(select(jobs.c.state).where(jobs.c.id == job_id)).scalar()
+            rows = conn.execute(EVENTS_AFTER, {"job_id": job_id, "after": last}).all()
+            return rows, conn.execute(JOB_STATE, {"job_id": job_id}).scalar()
 
         last = after_sequence
         with self.notifier.subscribe(job_id) as woken:
@@ -497,11 +524,7 @@ class Orchestrator:
             return orchestrator_pb2.StartStepResponse(directive=skip, reason=f"step is {step['state']}")
         scope.tx = tx
         if step["state"] == RUNNING:  # redelivered: the attempt in progress belongs to a dead worker
-            tx.conn.execute(
-                update(step_attempts)
-                .where(step_attempts.c.step_id == step["id"], step_attempts.c.state == RUNNING)
-                .values(state=dag.SUPERSEDED, finished_at=tx.now)
-            )
+            tx.conn.execute(SUPERSEDE_ATTEMPTS, {"b_step": step["id"], "b_now": tx.now})
         if step["attempt"] >= step["max_attempts"]:
             message = f"the step's worker stopped {step['attempt']} times without finishing"
             self._fail_job(tx, step, WORKER_LOST, message)
@@ -510,16 +533,17 @@ class Orchestrator:
             )
         attempt_id, number = new_id("att"), step["attempt"] + 1
         tx.conn.execute(
-            insert(step_attempts).values(
-                id=attempt_id,
-                step_id=step["id"],
-                generation=step["generation"],
-                number=number,
-                worker_id=request.worker_id[:200],
-                delivery_count=request.delivery_count,
-                state=RUNNING,
-                started_at=tx.now,
-            )
+            INSERT_ATTEMPT,
+            {
+                "id": attempt_id,
+                "step_id": step["id"],
+                "generation": step["generation"],
+                "number": number,
+                "worker_id": request.worker_id[:200],
+                "delivery_count": request.delivery_count,
+                "state": RUNNING,
+                "started_at": tx.now,
+            },
         )
         tx.set_step(step, RUNNING, attempt=number, started_at=step["started_at"] or tx.now)
         if tx.state == QUEUED:
@@ -593,11 +617,7 @@ class Orchestrator:
         pool = request.pool if request.pool in ("gpu", "cpu") else "cpu"
         duration = 0.0 if request.cache_hit else max(0.0, request.duration_seconds)
         cost = duration * self.settings.prices.per_second(pool)
-        tx.conn.execute(
-            update(step_attempts)
-            .where(step_attempts.c.id == attempt["id"])
-            .values(state=SUCCEEDED, finished_at=tx.now)
-        )
+        tx.conn.execute(UPDATE_ATTEMPT, {"b_id": attempt["id"], "state": SUCCEEDED, "finished_at": tx.now})
         if request.outputs:
             common = {
                 "tenant_id": tx.job["tenant_id"],
@@ -610,7 +630,7 @@ class Orchestrator:
                 {**convert.artifact_dict(a), "preview_key": a.preview_key or None, **common}
                 for a in request.outputs
             ]
-            tx.conn.execute(insert(artifacts), rows)
+            tx.conn.execute(INSERT_ARTIFACTS, rows)
         tx.set_step(
             step,
             finished_at=tx.now,
@@ -649,9 +669,14 @@ class Orchestrator:
             tx, step, attempt = found
             scope.tx = tx
             tx.conn.execute(
-                update(step_attempts)
-                .where(step_attempts.c.id == attempt["id"])
-                .values(state=FAILED, finished_at=tx.now, error_code=code, error_message=message)
+                UPDATE_ATTEMPT,
+                {
+                    "b_id": attempt["id"],
+                    "state": FAILED,
+                    "finished_at": tx.now,
+                    "error_code": code,
+                    "error_message": message,
+                },
             )
             if request.retryable and step["attempt"] < step["max_attempts"]:
                 delay = dag.backoff(self.settings.retry_policy(step["name"]), step["attempt"])
@@ -678,9 +703,13 @@ class Orchestrator:
             tx, step, attempt = found
             scope.tx = tx
             tx.conn.execute(
-                update(step_attempts)
-                .where(step_attempts.c.id == attempt["id"])
-                .values(state="abandoned", finished_at=tx.now, error_message=request.reason[:200])
+                UPDATE_ATTEMPT,
+                {
+                    "b_id": attempt["id"],
+                    "state": "abandoned",
+                    "finished_at": tx.now,
+                    "error_message": request.reason[:200],
+                },
             )
             tx.set_step(step, QUEUED, attempt=step["attempt"] - 1, queued_at=tx.now)
 
@@ -779,14 +808,8 @@ def _new_step(
 
 
 def _steps_of(conn: Connection, job_ids: list[str]) -> list[Dict]:
-    if not job_ids:
-        return []
-    query = select(steps).where(steps.c.job_id.in_(job_ids)).order_by(steps.c.job_id, steps.c.ordinal)
-    return [dict(r) for r in conn.execute(query).mappings()]
+    return [dict(r) for r in conn.execute(STEPS_OF, {"job_ids": job_ids}).mappings()] if job_ids else []
 
 
 def _artifacts_of(conn: Connection, job_ids: list[str]) -> list[Dict]:
-    if not job_ids:
-        return []
-    query = select(artifacts).where(artifacts.c.job_id.in_(job_ids)).order_by(artifacts.c.id)
-    return [dict(r) for r in conn.execute(query).mappings()]
+    return [dict(r) for r in conn.execute(ARTIFACTS_OF, {"job_ids": job_ids}).mappings()] if job_ids else []

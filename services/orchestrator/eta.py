@@ -13,7 +13,7 @@ import time
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import Connection, func, insert, select, update
+from sqlalchemy import Connection, bindparam, func, insert, select, update
 
 from assetcore.db.schema import step_attempts, step_stats, steps
 from assetcore.proto.v1 import job_pb2
@@ -25,24 +25,31 @@ WORKER_WINDOW_S = 300.0
 CACHE_TTL_S = 5.0
 
 
-def record_duration(conn: Connection, step: str, duration_s: float, now: float) -> None:
-    mean = step_stats.c.mean_s
-    updated = conn.execute(
-        update(step_stats)
-        .where(step_stats.c.step == step)
-        .values(
-            mean_s=mean + EWMA_WEIGHT * (duration_s - mean), samples=step_stats.c.samples + 1, updated_at=now
-        )
+_MEAN = step_stats.c.mean_s
+UPDATE_MEAN = (
+    update(step_stats)
+    .where(step_stats.c.step == bindparam("b_step"))
+    .values(
+        mean_s=_MEAN + EWMA_WEIGHT * (bindparam("b_duration") - _MEAN),
+        samples=step_stats.c.samples + 1,
+        updated_at=bindparam("b_now"),
     )
+)
+QUEUED_AHEAD = select(func.count()).where(
+    steps.c.name == bindparam("name"), steps.c.state == QUEUED, steps.c.queued_at < bindparam("queued_at")
+)
+
+
+def record_duration(conn: Connection, step: str, duration_s: float, now: float) -> None:
+    updated = conn.execute(UPDATE_MEAN, {"b_step": step, "b_duration": duration_s, "b_now": now})
     if updated.rowcount == 0:
         conn.execute(insert(step_stats).values(step=step, mean_s=duration_s, samples=1, updated_at=now))
 
 
 def queue_position(conn: Connection, step: Mapping[str, Any]) -> int:
-    ahead = select(func.count()).where(
-        steps.c.name == step["name"], steps.c.state == QUEUED, steps.c.queued_at < step["queued_at"]
+    return int(
+        conn.execute(QUEUED_AHEAD, {"name": step["name"], "queued_at": step["queued_at"]}).scalar_one()
     )
-    return int(conn.execute(ahead).scalar_one())
 
 
 class EtaModel:

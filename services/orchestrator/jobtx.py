@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from google.protobuf.timestamp_pb2 import Timestamp
-from sqlalchemy import Connection, Select, insert, select, update
+from sqlalchemy import Connection, bindparam, insert, select, update
 
 from assetcore.db.schema import job_events, job_transitions, jobs, outbox, step_attempts, steps
 from assetcore.proto.v1 import events_pb2, step_pb2
@@ -40,14 +40,40 @@ def _labelled(*prefixes: str) -> list[Any]:
     return [column.label(f"{p}_{column.name}") for p in prefixes for column in _PREFIXES[p].c]
 
 
+_COLUMNS = {p: [(f"{p}_{c.name}", c.name) for c in table.c] for p, table in _PREFIXES.items()}
+
+
 def _split(row: Any, prefix: str) -> Dict:
-    start = f"{prefix}_"
-    return {key[len(start) :]: value for key, value in row._mapping.items() if key.startswith(start)}
+    mapping = row._mapping
+    return {name: mapping[label] for label, name in _COLUMNS[prefix]}
 
 
-def _locked(query: Select[Any]) -> Select[Any]:
-    """Lock the job row (PostgreSQL); SQLite's write transaction already excludes other writers."""
-    return query.with_for_update(of=jobs)
+# Statements of the hot path, built once: building a SQLAlchemy statement costs far more than
+# running a cached one. Job rows are locked (PostgreSQL); SQLite's write transaction already
+# excludes other writers.
+JOB = select(jobs).where(jobs.c.id == bindparam("job_id")).with_for_update()
+TENANT_JOB = JOB.where(jobs.c.tenant_id == bindparam("tenant_id"))
+JOB_AND_STEP = (
+    select(*_labelled("j", "s"))
+    .join(jobs, jobs.c.id == steps.c.job_id)
+    .where(steps.c.id == bindparam("step_id"))
+    .with_for_update(of=jobs)
+)
+JOB_STEP_AND_ATTEMPT = (
+    select(*_labelled("j", "s", "a"))
+    .select_from(step_attempts)
+    .join(steps, steps.c.id == step_attempts.c.step_id)
+    .join(jobs, jobs.c.id == steps.c.job_id)
+    .where(step_attempts.c.id == bindparam("attempt_id"))
+    .with_for_update(of=jobs)
+)
+INSERT_JOB = insert(jobs)
+INSERT_STEPS = insert(steps)
+UPDATE_JOB = update(jobs).where(jobs.c.id == bindparam("b_id"))  # SET: the keys of the parameters
+UPDATE_STEP = update(steps).where(steps.c.id == bindparam("b_id"))
+INSERT_EVENTS = insert(job_events)
+INSERT_OUTBOX = insert(outbox).returning(outbox.c.id, sort_by_parameter_order=True)
+INSERT_TRANSITIONS = insert(job_transitions)
 
 
 class JobTx:
@@ -80,10 +106,10 @@ class JobTx:
         publish_events: bool,
         tenant_id: str | None = None,
     ) -> JobTx | None:
-        query = select(jobs).where(jobs.c.id == job_id).with_for_update()
-        if tenant_id is not None:
-            query = query.where(jobs.c.tenant_id == tenant_id)
-        row = conn.execute(query).mappings().first()
+        if tenant_id is None:
+            row = conn.execute(JOB, {"job_id": job_id}).mappings().first()
+        else:
+            row = conn.execute(TENANT_JOB, {"job_id": job_id, "tenant_id": tenant_id}).mappings().first()
         return None if row is None else cls(conn, dict(row), now, publish_events=publish_events)
 
     @classmethod
@@ -91,10 +117,7 @@ class JobTx:
         cls, conn: Connection, step_id: str, now: float, *, publish_events: bool
     ) -> tuple[JobTx, Dict] | None:
         """The job (locked) and the step, in one statement."""
-        query = (
-            select(*_labelled("j", "s")).join(jobs, jobs.c.id == steps.c.job_id).where(steps.c.id == step_id)
-        )
-        row = conn.execute(_locked(query)).first()
+        row = conn.execute(JOB_AND_STEP, {"step_id": step_id}).first()
         if row is None:
             return None
         return cls(conn, _split(row, "j"), now, publish_events=publish_events), _split(row, "s")
@@ -104,14 +127,7 @@ class JobTx:
         cls, conn: Connection, attempt_id: str, now: float, *, publish_events: bool
     ) -> tuple[JobTx, Dict, Dict] | None:
         """The job (locked), the step and the attempt, in one statement."""
-        query = (
-            select(*_labelled("j", "s", "a"))
-            .select_from(step_attempts)
-            .join(steps, steps.c.id == step_attempts.c.step_id)
-            .join(jobs, jobs.c.id == steps.c.job_id)
-            .where(step_attempts.c.id == attempt_id)
-        )
-        row = conn.execute(_locked(query)).first()
+        row = conn.execute(JOB_STEP_AND_ATTEMPT, {"attempt_id": attempt_id}).first()
         if row is None:
             return None
         tx = cls(conn, _split(row, "j"), now, publish_events=publish_events)
@@ -180,17 +196,15 @@ class JobTx:
         """Write everything collected. Call last, inside the transaction."""
         now = self.now
         if self.new:
-            self.conn.execute(insert(jobs).values(**{**self.job, "updated_at": now}))
-            self.conn.execute(insert(steps), self._new_steps)
+            self.conn.execute(INSERT_JOB, {**self.job, "updated_at": now})
+            self.conn.execute(INSERT_STEPS, self._new_steps)
         elif self._job_changes:
-            self.conn.execute(
-                update(jobs).where(jobs.c.id == self.job["id"]).values(updated_at=now, **self._job_changes)
-            )
+            self.conn.execute(UPDATE_JOB, {"b_id": self.job["id"], "updated_at": now, **self._job_changes})
         for step_id, fields in self._step_changes.items():
-            self.conn.execute(update(steps).where(steps.c.id == step_id).values(**fields))
+            self.conn.execute(UPDATE_STEP, {"b_id": step_id, **fields})
         if self.events:
             self.conn.execute(
-                insert(job_events),
+                INSERT_EVENTS,
                 [
                     {"job_id": e.job_id, "seq": e.sequence, "at": now, "payload": e.SerializeToString()}
                     for e in self.events
@@ -210,9 +224,8 @@ class JobTx:
             )
         if self.outbox_rows:
             rows = [{**r, "created_at": now} for r in self.outbox_rows]
-            returning = insert(outbox).returning(outbox.c.id, sort_by_parameter_order=True)
-            ids = (self.conn.execute(returning, rows)).scalars().all()
+            ids = self.conn.execute(INSERT_OUTBOX, rows).scalars().all()
             for row, row_id in zip(self.outbox_rows, ids, strict=True):
                 row["id"] = row_id
         if self._transitions:
-            self.conn.execute(insert(job_transitions), [{**t, "at": now} for t in self._transitions])
+            self.conn.execute(INSERT_TRANSITIONS, [{**t, "at": now} for t in self._transitions])

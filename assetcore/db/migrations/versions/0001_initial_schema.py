@@ -59,6 +59,7 @@ def upgrade() -> None:
     sa.UniqueConstraint('tenant_id', 'idempotency_key', name=op.f('uq_jobs_tenant_id_idempotency_key'))
     )
     with op.batch_alter_table('jobs', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_jobs_tenant_id_created_at'), ['tenant_id', 'created_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_jobs_tenant_id_project_id_id'), ['tenant_id', 'project_id', 'id'], unique=False)
         batch_op.create_index(batch_op.f('ix_jobs_tenant_id_state'), ['tenant_id', 'state'], unique=False)
 
@@ -275,6 +276,7 @@ def downgrade() -> None:
     with op.batch_alter_table('jobs', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_jobs_tenant_id_state'))
         batch_op.drop_index(batch_op.f('ix_jobs_tenant_id_project_id_id'))
+        batch_op.drop_index(batch_op.f('ix_jobs_tenant_id_created_at'))
 
     op.drop_table('jobs')
     with op.batch_alter_table('assets', schema=None) as batch_op:
