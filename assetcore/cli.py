@@ -178,6 +178,33 @@ def serve(name: str, data_dir: Path | None) -> None:
     _run(_serve(name, _settings(data_dir)))
 
 
+@main.command()
+@click.option(
+    "--steps",
+    default=",".join(STEP_NAMES),
+    show_default=True,
+    help="Comma-separated steps whose queues to consume.",
+)
+@data_dir_option
+def worker(steps: str, data_dir: Path | None) -> None:
+    """A worker node: several steps' queues in one process, interactive steps taken first."""
+    names = [s.strip() for s in steps.split(",") if s.strip()]
+    unknown = [n for n in names if n not in STEP_NAMES]
+    if unknown or not names:
+        raise click.BadParameter(f"steps must be among {', '.join(STEP_NAMES)}", param_hint="--steps")
+    configure_logging("worker")
+    settings = _settings(data_dir)
+
+    async def consume() -> int:
+        from assetcore.worker.service import running_workers
+
+        async with running_workers(settings, names, settings.orchestrator_address):
+            await _until_terminated()
+        return 0
+
+    _run(consume())
+
+
 async def _until_terminated() -> None:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

@@ -1,28 +1,36 @@
 """Control-plane benchmark: orchestrator overhead, step handoff, 7-step job throughput.
 
-Local profile (SQLite job store, SQL-table queues in their own SQLite file), noop backends,
-the embedded mesh (orchestrator + workers in one process, gRPC over loopback), the load
-generator in the same process. Results are printed as JSON; docs/performance.md records them.
+Local profile (SQLite job store, SQL-table queues in their own SQLite file), noop backends.
+Processes as deployed: `assetcore serve orchestrator` and one worker node
+(`assetcore worker`, the seven steps' consumers) in their own processes, the load generator
+in this one, gRPC over loopback. `--embedded` instead runs everything in this one process
+(what `assetcore generate` does). Results are printed as JSON; docs/performance.md has them.
 
-    python bench/bench_control_plane.py [--jobs 300] [--concurrency 4] [--celery]
+    python bench/bench_control_plane.py [--jobs 300] [--concurrency 16] [--celery] [--embedded]
 
-overhead  CreateJob sent -> the first step's message is in its queue (no workers running)
-handoff   CompleteStep recorded -> the next step's StartStep recorded (one job at a time)
-throughput  7-step jobs per second with many jobs in flight
---celery  the same 7-task chain on Celery with a Redis broker (redis-server on 127.0.0.1)
+overhead    CreateJob sent -> the first step's message is in its queue (no workers running)
+handoff     CompleteStep recorded -> the next step's StartStep recorded (one job at a time)
+throughput  7-step jobs per second with every job submitted up front
+--celery    the same 7-task chain on Celery with a Redis broker (redis-server on PATH)
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
+import itertools
 import json
 import os
 import platform
+import signal
+import socket
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -30,14 +38,13 @@ from sqlalchemy import func, select
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import itertools
-
-from assetcore.config import STEP_NAMES, Settings
-from assetcore.db.database import close_database, open_database
-from assetcore.db.schema import jobs, queue_messages, steps
-from assetcore.embedded import deployable, embedded_mesh, local_api_key
-from assetcore.proto.v1 import job_pb2, step_pb2
-from assetcore.rpc.client import OrchestratorApi
+from assetcore.config import STEP_NAMES, Settings  # noqa: E402
+from assetcore.db.database import close_database, open_database  # noqa: E402
+from assetcore.db.schema import jobs, queue_messages, steps  # noqa: E402
+from assetcore.embedded import deployable, embedded_mesh, local_api_key  # noqa: E402
+from assetcore.mesh import wait_grpc_serving  # noqa: E402
+from assetcore.proto.v1 import job_pb2, step_pb2  # noqa: E402
+from assetcore.rpc.client import OrchestratorApi  # noqa: E402
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -55,11 +62,24 @@ def summary_ms(values: list[float]) -> dict[str, float]:
     }
 
 
+def environment(data_dir: Path, orchestrator: str, concurrency: int) -> dict[str, str]:
+    return {
+        **os.environ,
+        "ASSETCORE_DATA_DIR": str(data_dir),
+        "ASSETCORE_ORCHESTRATOR_ADDRESS": orchestrator,
+        "ASSETCORE_BACKENDS": json.dumps(dict.fromkeys(STEP_NAMES, "noop")),
+        "ASSETCORE_WORKER__CONCURRENCY": str(concurrency),
+        "ASSETCORE_MAX_ACTIVE_JOBS_PER_TENANT": "1000000",
+        "ASSETCORE_MAX_JOBS_PER_TENANT_PER_DAY": "1000000",
+        "ASSETCORE_LOG_LEVEL": "WARNING",
+    }
+
+
 def settings_for(data_dir: Path, concurrency: int) -> Settings:
     return Settings(
         data_dir=data_dir,
         backends=dict.fromkeys(STEP_NAMES, "noop"),
-        worker={"concurrency": concurrency, "progress_interval_s": 0.25},
+        worker={"concurrency": concurrency},
         max_active_jobs_per_tenant=1_000_000,
         max_jobs_per_tenant_per_day=1_000_000,
     )
@@ -67,69 +87,98 @@ def settings_for(data_dir: Path, concurrency: int) -> Settings:
 
 def job(i: int) -> job_pb2.JobInput:
     # A distinct seed per job: identical jobs would be answered by the step cache.
-    job = job_pb2.JobInput(prompt=job_pb2.Prompt(concept="a knight"), pipeline="character", seed=i)
-    job.step_options["tti"].update({"ticks": 1})
-    return job
+    return job_pb2.JobInput(prompt=job_pb2.Prompt(concept="a knight"), pipeline="character", seed=i)
 
 
-async def measure_overhead(data_dir: Path, n: int) -> dict[str, float]:
+def free_address() -> str:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return f"127.0.0.1:{sock.getsockname()[1]}"
+
+
+@contextlib.contextmanager
+def process(command: list[str], env: dict[str, str]) -> Iterator[subprocess.Popen[bytes]]:
+    child = subprocess.Popen([sys.executable, "-m", "assetcore.cli", *command], env=env)
+    try:
+        yield child
+    finally:
+        child.send_signal(signal.SIGTERM)
+        child.wait(60)
+
+
+@contextlib.asynccontextmanager
+async def deployed(data_dir: Path, concurrency: int, *, workers: bool) -> AsyncIterator[str]:
+    """The orchestrator (and a worker node) as processes; yields the orchestrator's address."""
+    address = free_address()
+    env = environment(data_dir, address, concurrency)
+    with process(["serve", "orchestrator"], env):
+        await wait_grpc_serving(address, "")
+        if not workers:
+            yield address
+            return
+        with process(["worker"], env):
+            yield address
+
+
+@contextlib.asynccontextmanager
+async def embedded(data_dir: Path, concurrency: int, *, workers: bool) -> AsyncIterator[str]:
+    settings = settings_for(data_dir, concurrency)
+    if not workers:
+        async with deployable("orchestrator")(settings, address="127.0.0.1:0") as orchestrator:
+            yield orchestrator.address
+        return
+    async with embedded_mesh(settings) as mesh:
+        await mesh.workers.ready.wait()
+        yield mesh.orchestrator_address
+
+
+async def run_job(api: OrchestratorApi, key: str, i: int) -> str:
+    created = await api.create_job(key, job(i))
+    async for _ in api.watch_job(key, created.job.id):
+        pass
+    return created.job.id
+
+
+async def measure_overhead(data_dir: Path, n: int, layout: Any) -> dict[str, float]:
     settings = settings_for(data_dir, 1)
     key = await local_api_key(settings)
     sent: dict[str, float] = {}
-    async with deployable("orchestrator")(settings, address="127.0.0.1:0") as orchestrator:
-        api = OrchestratorApi(orchestrator.address)
+    async with layout(data_dir, 1, workers=False) as address:
+        api = OrchestratorApi(address)
         for i in range(20):  # warm-up
             await api.create_job(key, job(10_000_000 + i))
         for i in range(n):
-            t0 = time.time()
-            created = await api.create_job(key, job(i))
-            sent[created.job.id] = t0
-        await asyncio.sleep(0.5)  # let the relay publish the last ones
+            started = time.time()
+            sent[(await api.create_job(key, job(i))).job.id] = started
+        await asyncio.sleep(0.5)  # the last hand-overs reach the queue
         await api.close()
     db = open_database(settings.resolved_queue_url())
-    rows = await db.read(
-        lambda conn: conn.execute(select(queue_messages.c.body, queue_messages.c.enqueued_at)).all()
-    )
+    rows = await db.read(lambda conn: conn.execute(select(queue_messages.c.body, queue_messages.c.enqueued_at)).all())
     await close_database(db)
     overhead = []
     for body, enqueued_at in rows:
-        task = step_pb2.StepTask.FromString(body)
-        if task.job_id in sent:
-            overhead.append(enqueued_at - sent[task.job_id])
+        task_job = step_pb2.StepTask.FromString(body).job_id
+        if task_job in sent:
+            overhead.append(enqueued_at - sent[task_job])
     return summary_ms(overhead)
 
 
 async def measure_handoff_and_throughput(
-    data_dir: Path, n_sequential: int, n_jobs: int, concurrency: int
+    data_dir: Path, n_sequential: int, n_jobs: int, concurrency: int, layout: Any
 ) -> dict[str, Any]:
     settings = settings_for(data_dir, concurrency)
-    async with embedded_mesh(settings) as mesh:
-        await mesh.workers.ready.wait()
-        api = OrchestratorApi(mesh.orchestrator_address)
-        key = mesh.api_key
-
-        async def run_one(i: int) -> str:
-            created = await api.create_job(key, job(i))
-            async for _ in api.watch_job(key, created.job.id):
-                pass
-            return created.job.id
-
+    key = await local_api_key(settings)
+    async with layout(data_dir, concurrency, workers=True) as address:
+        api = OrchestratorApi(address)
         for i in range(10):  # warm-up
-            await run_one(20_000_000 + i)
-        sequential = [await run_one(30_000_000 + i) for i in range(n_sequential)]
-
-        async def submit_all() -> list[str]:
-            ids = []
-            for i in range(n_jobs):
-                ids.append((await api.create_job(key, job(40_000_000 + i))).job.id)
-            return ids
-
+            await run_job(api, key, 20_000_000 + i)
+        sequential = [await run_job(api, key, 30_000_000 + i) for i in range(n_sequential)]
         started = time.perf_counter()
-        ids = await submit_all()
+        ids = [(await api.create_job(key, job(40_000_000 + i))).job.id for i in range(n_jobs)]
         db = open_database(settings.resolved_database_url())
         done_query = select(func.count()).where(jobs.c.id.in_(ids), jobs.c.state == "succeeded")
         while await db.read(lambda conn: conn.execute(done_query).scalar_one()) < n_jobs:
-            await asyncio.sleep(0.1)
+            await asyncio.sleep(0.05)
         wall = time.perf_counter() - started
         timings = (
             select(steps.c.job_id, steps.c.ordinal, steps.c.started_at, steps.c.finished_at)
@@ -155,28 +204,26 @@ async def measure_handoff_and_throughput(
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--jobs", type=int, default=300, help="jobs for the throughput run")
     parser.add_argument("--overhead-jobs", type=int, default=300)
-    parser.add_argument(
-        "--handoff-jobs", type=int, default=40, help="jobs run one at a time (6 handoffs each)"
-    )
-    parser.add_argument("--concurrency", type=int, default=4, help="steps in flight in the worker")
+    parser.add_argument("--handoff-jobs", type=int, default=40, help="jobs run one at a time (6 handoffs each)")
+    parser.add_argument("--concurrency", type=int, default=16, help="steps in flight in the worker node")
+    parser.add_argument("--embedded", action="store_true", help="everything in this one process")
     parser.add_argument("--celery", action="store_true", help="also run the Celery + Redis comparison")
     args = parser.parse_args()
-    os.environ.setdefault("OMP_NUM_THREADS", "1")
+    layout = embedded if args.embedded else deployed
     result: dict[str, Any] = {
         "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
         "date": time.strftime("%Y-%m-%d"),
+        "layout": "embedded (one process)" if args.embedded else "orchestrator + worker node processes",
     }
     with tempfile.TemporaryDirectory(prefix="bench-cp-") as tmp:
-        result["overhead"] = asyncio.run(measure_overhead(Path(tmp) / "overhead", args.overhead_jobs))
+        result["overhead"] = asyncio.run(measure_overhead(Path(tmp) / "overhead", args.overhead_jobs, layout))
         result.update(
             asyncio.run(
                 measure_handoff_and_throughput(
-                    Path(tmp) / "mesh", args.handoff_jobs, args.jobs, args.concurrency
+                    Path(tmp) / "mesh", args.handoff_jobs, args.jobs, args.concurrency, layout
                 )
             )
         )

@@ -98,7 +98,8 @@ class OutboxRelay:
             if not self._handed_over:
                 wait_s = MARK_INTERVAL_S if self._published_unmarked else self._idle_poll_s
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wakeup.wait(), wait_s)
+                    async with asyncio.timeout(wait_s):
+                        await self._wakeup.wait()
 
     async def _mark_published(self) -> None:
         rows, self._published_unmarked = self._published_unmarked, []

@@ -6,8 +6,8 @@ rows are locked with SKIP LOCKED so consumers never block each other; on SQLite 
 transaction (BEGIN IMMEDIATE) serialises claims. A row claimed past its max_receives goes
 to the DLQ instead, as SQS's redrive does on the next receive.
 
-Idle consumers look first without the write lock and poll with a backoff; a send in the
-same process wakes them at once.
+Idle consumers look first without the write lock and poll with a backoff; a send wakes
+them at once (in this process through an event, in others through the doorbell).
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import Connection, and_, bindparam, case, delete, func, or_, select, update
+from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.sql import Executable
 
@@ -33,6 +34,7 @@ from assetcore.queues.base import (
     StaleReceipt,
     dlq_name,
 )
+from assetcore.queues.doorbell import Doorbell, bell_directory
 
 _wakeups: dict[tuple[str, int], asyncio.Event] = {}
 
@@ -112,6 +114,10 @@ class SqlStepQueue:
         max_poll_interval_s: float = 0.5,
     ) -> None:
         self._db: Database = open_database(url)
+        # SQLite: consumers in other processes are rung after each send (PostgreSQL: polling).
+        self._bell = (
+            Doorbell(bell_directory(str(make_url(self._db.url).database))) if self._db.sqlite else None
+        )
         self._max_receives = max_receives
         self._poll_interval_s = poll_interval_s
         self._max_poll_interval_s = max_poll_interval_s
@@ -146,7 +152,7 @@ class SqlStepQueue:
             for m in messages
         ]
         ids = await self._write(lambda conn: conn.execute(INSERT, rows).scalars().all())
-        _wakeup_for(self._db.url).set()
+        self._wake_consumers()
         return [str(i) for i in ids]
 
     async def receive(
@@ -155,6 +161,8 @@ class SqlStepQueue:
         deadline = time.monotonic() + wait_s
         interval = self._poll_interval_s
         wakeup = _wakeup_for(self._db.url)
+        if self._bell is not None:
+            self._bell.listen(wakeup.set)
         while True:
             wakeup.clear()
             messages = await self._claim(list(queues), max_messages, visibility_timeout_s)
@@ -162,7 +170,8 @@ class SqlStepQueue:
             if messages or remaining <= 0:
                 return messages
             try:
-                await asyncio.wait_for(wakeup.wait(), timeout=min(interval, remaining))
+                async with asyncio.timeout(min(interval, remaining)):
+                    await wakeup.wait()
                 interval = self._poll_interval_s
             except TimeoutError:
                 interval = min(interval * 2, self._max_poll_interval_s)
@@ -209,7 +218,7 @@ class SqlStepQueue:
     async def change_visibility(self, message: QueueMessage, timeout_s: float) -> None:
         await self._by_receipt(message, SET_VISIBLE_AT, b_visible_at=time.time() + max(0.0, timeout_s))
         if timeout_s <= 0:
-            _wakeup_for(self._db.url).set()
+            self._wake_consumers()
 
     async def dead_letter(self, message: QueueMessage) -> None:
         await self._by_receipt(message, DEAD_LETTER, b_now=time.time())
@@ -226,5 +235,12 @@ class SqlStepQueue:
         visible, in_flight, delayed, dead = await self._db.read(lambda conn: conn.execute(stmt).one())
         return QueueDepth(visible=visible, in_flight=in_flight, delayed=delayed, dead=dead)
 
+    def _wake_consumers(self) -> None:
+        _wakeup_for(self._db.url).set()
+        if self._bell is not None:
+            self._bell.ring()
+
     async def close(self) -> None:
+        if self._bell is not None:
+            self._bell.close()
         await close_database(self._db)

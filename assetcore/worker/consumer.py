@@ -20,6 +20,7 @@ import socket
 import threading
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from google.protobuf.message import DecodeError
 
@@ -36,6 +37,13 @@ from assetcore.worker.registry import HostedStep
 log = logging.getLogger(__name__)
 RECEIVE_WAIT_S = 1.0
 STEP_TIMEOUT_S = 1800.0
+
+
+@dataclass
+class _Lease:
+    message: QueueMessage
+    cancel: threading.Event
+    renewed_at: float  # monotonic
 
 
 def worker_id(names: Sequence[str]) -> str:
@@ -60,15 +68,17 @@ class QueueConsumer:
         self._executor = StepExecutor(blobs, settings.concurrency, settings.progress_interval_s)
         self._slots = asyncio.Semaphore(settings.concurrency)
         self._tasks: set[asyncio.Task[None]] = set()
-        self._cancels: dict[asyncio.Task[None], threading.Event] = {}
+        self._leases: dict[asyncio.Task[None], _Lease] = {}
         self._stopping = asyncio.Event()
         self._receiving_stopped = asyncio.Event()
+        self._keeper: asyncio.Task[None] | None = None
         self._draining = False
         self.worker_id = worker_id(list(self._steps))
 
     async def run(self) -> None:
-        """Receive and dispatch until drain() is called."""
+        """Receive and dispatch until drain() is called (which also ends the lease keeper)."""
         failures = 0
+        self._keeper = asyncio.create_task(self._keep_leases(), name="lease-keeper")
         try:
             while not self._stopping.is_set():
                 slots = await self._take_slots()
@@ -115,7 +125,7 @@ class QueueConsumer:
 
     def _finished(self, task: asyncio.Task[None]) -> None:
         self._tasks.discard(task)
-        self._cancels.pop(task, None)
+        self._leases.pop(task, None)
         self._slots.release()
         if not task.cancelled() and task.exception() is not None:
             log.error("step handler crashed", exc_info=task.exception())
@@ -131,12 +141,14 @@ class QueueConsumer:
                 set(self._tasks), timeout=max(0.0, deadline - asyncio.get_running_loop().time())
             )
         self._draining = True
-        for cancel in self._cancels.values():
-            cancel.set()
+        for lease in self._leases.values():
+            lease.cancel.set()
         if self._tasks:
             await asyncio.wait(set(self._tasks), timeout=5.0)
         for task in set(self._tasks):
             task.cancel()
+        if self._keeper is not None:
+            self._keeper.cancel()
         self._executor.close()
 
     @property
@@ -158,8 +170,7 @@ class QueueConsumer:
         cancel = threading.Event()
         current = asyncio.current_task()
         assert current is not None
-        self._cancels[current] = cancel
-        heartbeat = asyncio.create_task(self._heartbeat(message, cancel))
+        self._leases[current] = _Lease(message, cancel, time.monotonic())
         try:
             await self._process(message, task, hosted, cancel)
         except OrchestratorUnavailable as exc:
@@ -170,10 +181,7 @@ class QueueConsumer:
         except QueueError as exc:
             metrics.QUEUE_ERRORS.labels("settle").inc()
             log.warning("queue error settling %s: %s (the message will be redelivered)", task.step_id, exc)
-        finally:
-            heartbeat.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await heartbeat
+
 
     async def _process(
         self, message: QueueMessage, task: step_pb2.StepTask, hosted: HostedStep, cancel: threading.Event
@@ -278,19 +286,24 @@ class QueueConsumer:
         with contextlib.suppress(QueueError):
             await self._queue.change_visibility(message, 0)
 
-    async def _heartbeat(self, message: QueueMessage, cancel: threading.Event) -> None:
-        """Extend the lease every third of the visibility timeout while the step runs."""
+    async def _keep_leases(self) -> None:
+        """Extend each in-flight message's lease a third of the visibility timeout after its last renewal.
+
+        One loop for all leases (not a task per message): a lease that turns out stale (the
+        message went to another worker) stops its step.
+        """
         timeout = self._settings.visibility_timeout_s
         while True:
-            await asyncio.sleep(timeout / 3)
-            started = time.monotonic()
-            try:
-                await self._queue.change_visibility(message, timeout)
-            except StaleReceipt:
-                log.warning("lease of message %s lost; stopping its step", message.message_id)
-                cancel.set()
-                return
-            except QueueError as exc:
-                metrics.QUEUE_ERRORS.labels("heartbeat").inc()
-                log.warning("heartbeat failed (%s); retrying", exc)
-            log.debug("heartbeat took %.3fs", time.monotonic() - started)
+            await asyncio.sleep(timeout / 6)
+            for lease in list(self._leases.values()):
+                if time.monotonic() - lease.renewed_at < timeout / 3:
+                    continue
+                try:
+                    await self._queue.change_visibility(lease.message, timeout)
+                    lease.renewed_at = time.monotonic()
+                except StaleReceipt:
+                    log.warning("lease of message %s lost; stopping its step", lease.message.message_id)
+                    lease.cancel.set()
+                except QueueError as exc:
+                    metrics.QUEUE_ERRORS.labels("heartbeat").inc()
+                    log.warning("heartbeat failed (%s); retrying", exc)

@@ -113,7 +113,8 @@ class StepExecutor:
         started = time.monotonic()
         run = loop.run_in_executor(self._pool, self._run_backend, hosted, request, bridge)
         try:
-            output = await asyncio.wait_for(asyncio.shield(run), timeout_s)
+            async with asyncio.timeout(timeout_s):
+                output = await run
         except TimeoutError:
             cancel.set()  # the backend stops at its next progress call
             raise StepError(ErrorCode.TIMEOUT, f"step exceeded {timeout_s:.0f}s", retryable=True) from None

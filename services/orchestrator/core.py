@@ -655,7 +655,7 @@ class Orchestrator:
             ),
         )
         if not request.cache_hit:
-            eta.record_duration(tx.conn, step["name"], duration, tx.now)
+            self.eta.observe(tx.conn, step["name"], duration, tx.now)
 
     async def fail_step(self, request: orchestrator_pb2.FailStepRequest) -> orchestrator_pb2.FailStepResponse:
         self._check_attempt_id(request.attempt_id)

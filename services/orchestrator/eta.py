@@ -4,7 +4,7 @@ A step's position is the number of steps of the same kind queued before it. Its 
 time for the steps ahead to drain through the workers seen recently on that step, plus its
 own mean duration. Means are exponentially weighted over completed (not cached) steps and
 kept in the database; `EtaModel` caches them and the worker counts for a few seconds, so an
-ETA costs one indexed count, not three queries.
+ETA costs one indexed count, not three queries, and a finished step does not always write.
 """
 
 from __future__ import annotations
@@ -23,27 +23,13 @@ DEFAULT_MEAN_S = 2.0  # before any step of a kind has been measured
 EWMA_WEIGHT = 0.2
 WORKER_WINDOW_S = 300.0
 CACHE_TTL_S = 5.0
+SAVE_INTERVAL_S = 1.0
 
 
-_MEAN = step_stats.c.mean_s
-UPDATE_MEAN = (
-    update(step_stats)
-    .where(step_stats.c.step == bindparam("b_step"))
-    .values(
-        mean_s=_MEAN + EWMA_WEIGHT * (bindparam("b_duration") - _MEAN),
-        samples=step_stats.c.samples + 1,
-        updated_at=bindparam("b_now"),
-    )
-)
+SAVE_MEAN = update(step_stats).where(step_stats.c.step == bindparam("b_step"))  # SET: the parameters
 QUEUED_AHEAD = select(func.count()).where(
     steps.c.name == bindparam("name"), steps.c.state == QUEUED, steps.c.queued_at < bindparam("queued_at")
 )
-
-
-def record_duration(conn: Connection, step: str, duration_s: float, now: float) -> None:
-    updated = conn.execute(UPDATE_MEAN, {"b_step": step, "b_duration": duration_s, "b_now": now})
-    if updated.rowcount == 0:
-        conn.execute(insert(step_stats).values(step=step, mean_s=duration_s, samples=1, updated_at=now))
 
 
 def queue_position(conn: Connection, step: Mapping[str, Any]) -> int:
@@ -57,14 +43,31 @@ class EtaModel:
 
     def __init__(self) -> None:
         self._means: dict[str, float] = {}
+        self._samples: dict[str, int] = {}
+        self._saved_at: dict[str, float] = {}
         self._workers: dict[str, int] = {}
         self._loaded_at = -CACHE_TTL_S
+
+    def observe(self, conn: Connection, step: str, duration_s: float, now: float) -> None:
+        """Fold a measured (not cached) step duration into the mean; save it at most once a second."""
+        self._refresh(conn)
+        mean = self._means.get(step)
+        self._means[step] = duration_s if mean is None else mean + EWMA_WEIGHT * (duration_s - mean)
+        self._samples[step] = self._samples.get(step, 0) + 1
+        if now - self._saved_at.get(step, 0.0) < SAVE_INTERVAL_S:
+            return
+        self._saved_at[step] = now
+        values = {"mean_s": self._means[step], "samples": self._samples[step], "updated_at": now}
+        if conn.execute(SAVE_MEAN, {"b_step": step, **values}).rowcount == 0:
+            conn.execute(insert(step_stats).values(step=step, **values))
 
     def _refresh(self, conn: Connection) -> None:
         now = time.monotonic()
         if now - self._loaded_at < CACHE_TTL_S:
             return
-        self._means = {r.step: r.mean_s for r in conn.execute(select(step_stats.c.step, step_stats.c.mean_s))}
+        for row in conn.execute(select(step_stats.c.step, step_stats.c.mean_s, step_stats.c.samples)):
+            self._means[row.step] = row.mean_s  # saved means (also other replicas') win
+            self._samples[row.step] = max(self._samples.get(row.step, 0), row.samples)
         rows = conn.execute(
             select(steps.c.name, func.count(func.distinct(step_attempts.c.worker_id)))
             .select_from(step_attempts.join(steps, steps.c.id == step_attempts.c.step_id))

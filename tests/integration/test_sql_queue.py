@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import sys
 from collections.abc import AsyncIterator
 
 import pytest
@@ -106,3 +107,32 @@ async def test_concurrent_consumers_never_share_a_message(queue: SqlStepQueue, d
         assert len(bodies) == len(set(bodies)) == 40
     finally:
         await other.close()
+
+
+async def test_a_send_from_another_process_rings_the_doorbell(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    url = f"sqlite:///{tmp_path / 'queues.db'}"
+    await upgrade(url)
+    # Polling alone would take 5 s: only the doorbell can wake this consumer sooner.
+    consumer = SqlStepQueue(url, poll_interval_s=5.0, max_poll_interval_s=5.0)
+    sender = (
+        "import asyncio, sys\n"
+        "from assetcore.queues.sql import SqlStepQueue\n"
+        "async def main():\n"
+        "    q = SqlStepQueue(sys.argv[1])\n"
+        "    await q.send('tti', b'rung')\n"
+        "    await q.close()\n"
+        "asyncio.run(main())\n"
+    )
+    try:
+        receiving = asyncio.create_task(
+            consumer.receive(["tti"], max_messages=1, visibility_timeout_s=5, wait_s=10)
+        )
+        await asyncio.sleep(0.3)  # the consumer is listening and has polled once
+        process = await asyncio.create_subprocess_exec(sys.executable, "-c", sender, url)
+        sent_at = asyncio.get_running_loop().time()
+        assert await process.wait() == 0
+        [message] = await asyncio.wait_for(receiving, 4.0)
+        assert message.body == b"rung"
+        assert asyncio.get_running_loop().time() - sent_at < 3.0
+    finally:
+        await consumer.close()
