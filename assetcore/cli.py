@@ -16,6 +16,7 @@ from rich.console import Console
 from assetcore.config import STEP_NAMES, Settings
 from assetcore.errors import ApiError
 from assetcore.proto.v1 import job_pb2, orchestrator_pb2
+from assetcore.runtime import run_async
 from assetcore.telemetry.logs import configure_logging
 
 DEPLOYABLES = ("gateway", "orchestrator", *STEP_NAMES)
@@ -54,7 +55,7 @@ def _settings(data_dir: Path | None, backends: tuple[str, ...] = ()) -> Settings
 
 def _run(main: Coroutine[Any, Any, int]) -> None:
     try:
-        code = asyncio.run(main)
+        code = run_async(main)
     except ApiError as exc:
         click.echo(f"error: {exc.code}: {exc}", err=True)
         sys.exit(2)

@@ -73,6 +73,7 @@ UPDATE_JOB = update(jobs).where(jobs.c.id == bindparam("b_id"))  # SET: the keys
 UPDATE_STEP = update(steps).where(steps.c.id == bindparam("b_id"))
 INSERT_EVENTS = insert(job_events)
 INSERT_OUTBOX = insert(outbox).returning(outbox.c.id, sort_by_parameter_order=True)
+INSERT_OUTBOX_ROW = insert(outbox).returning(outbox.c.id)
 INSERT_TRANSITIONS = insert(job_transitions)
 
 
@@ -222,7 +223,10 @@ class JobTx:
                 for e in self.events
                 if (kind := e.WhichOneof("kind")) not in BUS_EXCLUDED_EVENTS
             )
-        if self.outbox_rows:
+        if len(self.outbox_rows) == 1:  # the common case: skips the multi-row RETURNING machinery
+            row = self.outbox_rows[0]
+            row["id"] = self.conn.execute(INSERT_OUTBOX_ROW, {**row, "created_at": now}).scalar_one()
+        elif self.outbox_rows:
             rows = [{**r, "created_at": now} for r in self.outbox_rows]
             ids = self.conn.execute(INSERT_OUTBOX, rows).scalars().all()
             for row, row_id in zip(self.outbox_rows, ids, strict=True):
