@@ -61,7 +61,7 @@ class QueueConsumer:
     ) -> None:
         self._steps = {s.name: s for s in steps}
         # Interactive steps first: receive() drains earlier queues before later ones.
-        self._queues = [s.name for s in sorted(steps, key=lambda s: not s.definition.interactive)]
+        self.queues = [s.name for s in sorted(steps, key=lambda s: not s.definition.interactive)]
         self._queue = queue
         self._client = client
         self._settings = settings
@@ -84,7 +84,7 @@ class QueueConsumer:
                 slots = await self._take_slots()
                 try:
                     messages = await self._queue.receive(
-                        self._queues,
+                        self.queues,
                         max_messages=slots,
                         visibility_timeout_s=self._settings.visibility_timeout_s,
                         wait_s=RECEIVE_WAIT_S,

@@ -6,6 +6,7 @@ import asyncio
 import hashlib
 import os
 import signal
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -90,6 +91,15 @@ async def events_across_outages(mesh: MeshProcess, job_id: str) -> list[dict[str
     raise AssertionError(f"job {job_id} did not finish: {seen[-3:]}")
 
 
+async def cli_output(env: dict[str, str], *arguments: str) -> str:
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "assetcore.cli", *arguments, env=env, stdout=asyncio.subprocess.PIPE
+    )
+    stdout, _ = await process.communicate()
+    assert process.returncode == 0, arguments
+    return stdout.decode()
+
+
 async def create(mesh: MeshProcess, prompt: str, **fields: Any) -> str:
     data = await graphql(mesh, CREATE, input={"prompt": {"concept": prompt}, **fields})
     return str(data["createAssetJob"]["job"]["id"])
@@ -131,6 +141,15 @@ async def test_job_end_to_end_through_graphql(mesh: MeshProcess) -> None:
             download = await http.get(file["url"])
             assert download.status_code == 200, file
             assert hashlib.sha256(download.content).hexdigest() == file["sha256"]
+
+    # The inspection commands against the running mesh.
+    env = {**os.environ, "ASSETCORE_ORCHESTRATOR_ADDRESS": mesh.state()["orchestrator"]["address"]}
+    listed = await cli_output(env, "jobs", "--data-dir", str(mesh.data_dir))
+    assert job_id in listed and "succeeded" in listed
+    watched = (
+        await cli_output(env, "watch", job_id, "--json", "--data-dir", str(mesh.data_dir))
+    ).splitlines()
+    assert len(watched) == len(seen) and '"finished"' in watched[-1]
 
 
 async def test_worker_killed_mid_step_is_redelivered(mesh: MeshProcess) -> None:

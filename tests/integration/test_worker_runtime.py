@@ -12,12 +12,16 @@ import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 
-from assetcore.adapters import open_queue
-from assetcore.config import Settings
+from assetcore.adapters import open_blob_store, open_queue
+from assetcore.config import STEP_NAMES, Settings
+from assetcore.db.migrate import upgrade_all
 from assetcore.proto.v1 import job_pb2, step_pb2, step_pb2_grpc
 from assetcore.worker import registry
 from assetcore.worker.backend import BackendInfo, StepDefinition, StepOutput
+from assetcore.worker.client import OrchestratorClient
+from assetcore.worker.consumer import QueueConsumer
 from assetcore.worker.noop import NoopBackend
+from assetcore.worker.registry import host_steps
 from assetcore.worker.service import running_workers
 from tests.conftest import fast_settings
 from tests.support.harness import embedded
@@ -158,6 +162,24 @@ async def test_undecodable_message_is_dead_lettered_and_work_continues(settings:
         done = await h.finish((await h.create("a knight")).id)
         assert done.state == job_pb2.JOB_STATE_SUCCEEDED
         assert (await h.depth("tti")).dead == 1
+
+
+async def test_a_worker_node_takes_interactive_steps_before_batch_work(local: Settings) -> None:
+    queue = open_queue(local)
+    blobs = open_blob_store(local)
+    client = OrchestratorClient("127.0.0.1:1", "unused", retry_s=1)  # the consumer is not run
+    try:
+        consumer = QueueConsumer(host_steps(list(STEP_NAMES), local), queue, blobs, client, local.worker)
+        assert consumer.queues[:2] == ["tti", "refine"]
+        assert set(consumer.queues[2:]) == {"image3d", "retopo", "rig", "anim", "export"}
+        await upgrade_all(local)
+        await queue.send("export", b"batch")  # waiting longer than the interactive one
+        await queue.send("tti", b"interactive")
+        got = await queue.receive(consumer.queues, max_messages=2, visibility_timeout_s=5, wait_s=0)
+        assert [m.body for m in got] == [b"interactive", b"batch"]
+    finally:
+        await client.close()
+        await queue.close()
 
 
 async def test_unknown_backend_is_a_clear_error(local: Settings) -> None:
