@@ -12,7 +12,9 @@ import json
 
 import numpy as np
 import numpy.typing as npt
-from PIL import Image, PngImagePlugin
+from PIL import Image, PngImagePlugin, UnidentifiedImageError
+
+from assetcore.worker.backend import ErrorCode, StepError, StepOutput
 
 METADATA_KEY = "assetcore"
 
@@ -53,3 +55,22 @@ def read_concept_metadata(png: bytes) -> dict[str, object]:
     """The chunk's JSON, or {} when the image has none."""
     with Image.open(io.BytesIO(png)) as image:
         return parse_concept_metadata(getattr(image, "text", {}).get(METADATA_KEY))
+
+
+def output_matte(output: StepOutput, side: int, step: str) -> npt.NDArray[np.uint8]:
+    """Quality gate of the image steps: their "image" output is a side x side RGBA PNG.
+
+    Returns its alpha channel; a backend that breaks the format is an INTERNAL error.
+    """
+    image_file = next((f for f in output.files if f.name == "image"), None)
+    if image_file is None:
+        raise StepError(ErrorCode.INTERNAL, f"{step}: the backend returned no 'image' output")
+    try:
+        with Image.open(io.BytesIO(image_file.data)) as image:
+            mode, size = image.mode, image.size
+            alpha = np.asarray(image.getchannel("A")) if mode == "RGBA" else None
+    except (UnidentifiedImageError, OSError) as exc:
+        raise StepError(ErrorCode.INTERNAL, f"{step}: the backend's image is not a PNG ({exc})") from None
+    if alpha is None or size != (side, side):
+        raise StepError(ErrorCode.INTERNAL, f"{step}: expected a {side}x{side} RGBA image, got {size} {mode}")
+    return alpha

@@ -182,7 +182,6 @@ class QueueConsumer:
             metrics.QUEUE_ERRORS.labels("settle").inc()
             log.warning("queue error settling %s: %s (the message will be redelivered)", task.step_id, exc)
 
-
     async def _process(
         self, message: QueueMessage, task: step_pb2.StepTask, hosted: HostedStep, cancel: threading.Event
     ) -> None:

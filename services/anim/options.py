@@ -7,6 +7,7 @@ import re
 from dataclasses import dataclass
 
 from assetcore.worker.backend import ErrorCode, StepError, StepRequest
+from assetcore.worker.params import StepParams
 from services.anim.clips import ALL_CLIPS
 
 DEFAULT_FPS = 30
@@ -27,12 +28,8 @@ class AnimOptions:
 
 
 def parse_options(request: StepRequest) -> AnimOptions:
-    animation, params = request.job.animation, request.params
-    unknown = sorted(set(params) - set(KNOWN))
-    if unknown:
-        raise StepError(
-            ErrorCode.INVALID_PARAMS, f"anim.{unknown[0]}: unknown option (known: {', '.join(KNOWN)})"
-        )
+    animation = request.job.animation
+    options = StepParams("anim", request.params, KNOWN)
     fps = animation.fps or DEFAULT_FPS
     if not MIN_FPS <= fps <= MAX_FPS:
         raise StepError(ErrorCode.INVALID_PARAMS, f"animation.fps: {fps} is outside {MIN_FPS}..{MAX_FPS}")
@@ -42,16 +39,11 @@ def parse_options(request: StepRequest) -> AnimOptions:
                 ErrorCode.INVALID_PARAMS,
                 f"animation.clips: unknown clip {name!r} (known: {', '.join(ALL_CLIPS)})",
             )
-    bvh_name = params.get("bvh_name", DEFAULT_BVH_CLIP)
-    if not isinstance(bvh_name, str) or not _CLIP_NAME.match(bvh_name):
-        raise StepError(
-            ErrorCode.INVALID_PARAMS,
-            f"anim.bvh_name: {bvh_name!r} is not a lowercase name of letters, digits, _ or -",
-        )
+    bvh_name = options.text("bvh_name", DEFAULT_BVH_CLIP)
+    if not _CLIP_NAME.match(bvh_name):
+        raise options.error("bvh_name", f"{bvh_name!r} is not a lowercase name of letters, digits, _ or -")
     if bvh_name in ALL_CLIPS:
-        raise StepError(
-            ErrorCode.INVALID_PARAMS, f"anim.bvh_name: {bvh_name!r} is the name of a generated clip"
-        )
+        raise options.error("bvh_name", f"{bvh_name!r} is the name of a generated clip")
     return AnimOptions(
         clips=tuple(animation.clips),
         fps=int(fps),

@@ -12,6 +12,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from assetcore.worker.backend import ErrorCode, StepError, StepRequest
+from assetcore.worker.params import StepParams
 from services.export.presets import PRESETS, EnginePreset, words
 
 FORMATS = ("glb", "fbx")
@@ -51,19 +52,13 @@ def export_plan(request: StepRequest) -> ExportPlan:
 
 
 def _with_overrides(preset: EnginePreset, params: Mapping[str, Any]) -> EnginePreset:
-    unknown = sorted(set(params) - set(PARAMS))
-    if unknown:
-        raise _invalid(f"export params: unknown key(s) {unknown}; expected some of {list(PARAMS)}")
-    if "end_joints" in params:
-        if params["end_joints"] not in END_JOINTS:
-            raise _invalid(
-                f"export params.end_joints: {params['end_joints']!r} is not one of {list(END_JOINTS)}"
-            )
-        preset = replace(preset, strip_end_joints=params["end_joints"] == "strip")
-    if "fbx_leaf_bones" in params:
-        if not isinstance(params["fbx_leaf_bones"], bool):
-            raise _invalid(f"export params.fbx_leaf_bones: {params['fbx_leaf_bones']!r} is not a boolean")
-        preset = replace(preset, fbx=replace(preset.fbx, add_leaf_bones=params["fbx_leaf_bones"]))
+    options = StepParams("export", params, PARAMS)
+    if "end_joints" in options:
+        preset = replace(preset, strip_end_joints=options.choice("end_joints", "keep", END_JOINTS) == "strip")
+    if "fbx_leaf_bones" in options:
+        preset = replace(
+            preset, fbx=replace(preset.fbx, add_leaf_bones=options.flag("fbx_leaf_bones", False))
+        )
     return preset
 
 

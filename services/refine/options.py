@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from assetcore.worker.backend import ErrorCode, StepError
+from assetcore.worker.params import StepParams
 
 _RANGES: dict[str, tuple[float, float]] = {
     "margin": (0.0, 0.3),
@@ -26,16 +26,11 @@ class RefineOptions:
 
 def parse_options(params: Mapping[str, Any]) -> RefineOptions:
     """Validate the options; INVALID_PARAMS names the offending field."""
-    unknown = sorted(set(params) - set(_RANGES))
-    if unknown:
-        known = ", ".join(_RANGES)
-        raise StepError(ErrorCode.INVALID_PARAMS, f"refine.{unknown[0]}: unknown option (known: {known})")
-    values: dict[str, float] = {}
-    for name, value in params.items():
-        low, high = _RANGES[name]
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            raise StepError(ErrorCode.INVALID_PARAMS, f"refine.{name}: expected a number, got {value!r}")
-        if not low <= value <= high:
-            raise StepError(ErrorCode.INVALID_PARAMS, f"refine.{name}: {value} is outside {low}..{high}")
-        values[name] = float(value)
-    return RefineOptions(**values)
+    options = StepParams("refine", params, _RANGES)
+    defaults = RefineOptions()
+    return RefineOptions(
+        **{
+            name: options.number(name, getattr(defaults, name), low, high)
+            for name, (low, high) in _RANGES.items()
+        }
+    )

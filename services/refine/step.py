@@ -2,11 +2,7 @@
 
 from __future__ import annotations
 
-import io
-
-import numpy as np
-from PIL import Image, UnidentifiedImageError
-
+from assetcore.concept_image import output_matte
 from assetcore.worker.backend import (
     ErrorCode,
     Progress,
@@ -36,19 +32,8 @@ def run_refine(backend: StepBackend, request: StepRequest, progress: Progress) -
 
 
 def check_refined_output(output: StepOutput, side: int) -> None:
-    """Quality gate: a side x side RGBA PNG with a subject clear of the borders."""
-    image_file = next((f for f in output.files if f.name == "image"), None)
-    if image_file is None:
-        raise StepError(ErrorCode.INTERNAL, "refine: the backend returned no 'image' output")
-    try:
-        with Image.open(io.BytesIO(image_file.data)) as image:
-            mode, size = image.mode, image.size
-            alpha = np.asarray(image.getchannel("A")) if mode == "RGBA" else None
-    except (UnidentifiedImageError, OSError) as exc:
-        raise StepError(ErrorCode.INTERNAL, f"refine: the backend's image is not a PNG ({exc})") from None
-    if alpha is None or size != (side, side):
-        raise StepError(ErrorCode.INTERNAL, f"refine: expected a {side}x{side} RGBA image, got {size} {mode}")
-    if not alpha.any():
+    """Quality gate: a side x side RGBA PNG with a subject."""
+    if not output_matte(output, side, "refine").any():
         raise StepError(ErrorCode.INTERNAL, "refine: the refined matte is empty")
 
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any, Literal, cast
 
 from assetcore.proto.v1 import job_pb2
-from assetcore.worker.backend import ErrorCode, StepError
+from assetcore.worker.params import StepParams, checked_integer
 
 Symmetry = Literal["auto", "on", "off"]
 
@@ -36,47 +36,23 @@ class RetopoOptions:
 
 
 def resolve_options(job: job_pb2.JobInput, params: Mapping[str, Any]) -> RetopoOptions:
-    unknown = sorted(set(params) - set(KNOWN))
-    if unknown:
-        raise StepError(
-            ErrorCode.INVALID_PARAMS, f"retopo.{unknown[0]}: unknown option (known: {', '.join(KNOWN)})"
-        )
-    if "face_target" in params:
-        face_target = _face_count("retopo.face_target", params["face_target"])
+    options = StepParams("retopo", params, KNOWN)
+    if "face_target" in options:
+        face_target = options.integer("face_target", 0, MIN_FACES, MAX_FACES)
     elif job.constraints.HasField("poly_budget"):
-        face_target = _face_count("constraints.poly_budget", job.constraints.poly_budget)
+        face_target = checked_integer(
+            "constraints.poly_budget", job.constraints.poly_budget, MIN_FACES, MAX_FACES
+        )
     else:
         face_target = PLATFORM_FACES.get(
             job.constraints.platform, PLATFORM_FACES[job_pb2.PLATFORM_UNSPECIFIED]
         )
-    symmetry = params.get("symmetry", "auto")
-    if symmetry not in ("auto", "on", "off"):
-        raise StepError(
-            ErrorCode.INVALID_PARAMS, f"retopo.symmetry: expected auto, on or off, got {symmetry!r}"
-        )
-    texture_size = _integer("retopo.texture_size", params.get("texture_size", DEFAULT_TEXTURE_SIZE))
+    symmetry = options.choice("symmetry", "auto", ("auto", "on", "off"))
+    texture_size = options.integer("texture_size", DEFAULT_TEXTURE_SIZE, TEXTURE_SIZES[0], TEXTURE_SIZES[-1])
     if texture_size not in TEXTURE_SIZES:
-        raise StepError(
-            ErrorCode.INVALID_PARAMS,
-            f"retopo.texture_size: {texture_size} is not one of {', '.join(map(str, TEXTURE_SIZES))}",
+        raise options.error(
+            "texture_size", f"{texture_size} is not one of {', '.join(map(str, TEXTURE_SIZES))}"
         )
     return RetopoOptions(
         face_target=face_target, symmetry=cast(Symmetry, symmetry), texture_size=texture_size
     )
-
-
-def _face_count(field: str, value: object) -> int:
-    count = _integer(field, value)
-    if not MIN_FACES <= count <= MAX_FACES:
-        raise StepError(
-            ErrorCode.INVALID_PARAMS, f"{field}: {count} faces is outside {MIN_FACES}..{MAX_FACES}"
-        )
-    return count
-
-
-def _integer(field: str, value: object) -> int:
-    if isinstance(value, float) and value.is_integer():
-        value = int(value)  # protobuf Struct numbers arrive as floats
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise StepError(ErrorCode.INVALID_PARAMS, f"{field}: expected an integer, got {value!r}")
-    return value
