@@ -84,7 +84,7 @@ class Settings(BaseSettings):
     step_port: int = 0  # StepService gRPC port of `serve <step>`; 0 = any free port
 
     backends: dict[str, str] = Field(default_factory=dict)  # step -> backend; default the CPU one
-    model_dir: Path | None = None  # model store for ML backends (AMI /data or a synced S3 prefix)
+    model_dir: Path | None = None  # ML backends' pinned weights (GPU AMI: /data/models); CPU ones need none
     retry: RetryPolicy = RetryPolicy()
     retry_overrides: dict[str, RetryPolicy] = Field(default_factory=dict)
     prices: Prices = Prices()
