@@ -8,7 +8,14 @@ import hashlib
 import pytest
 
 from assetcore.config import Settings
-from assetcore.errors import FailedPrecondition, InvalidArgument, NotFound, PermissionDenied, Unauthenticated
+from assetcore.errors import (
+    FailedPrecondition,
+    InvalidArgument,
+    NotFound,
+    PermissionDenied,
+    ResourceExhausted,
+    Unauthenticated,
+)
 from assetcore.proto.v1 import job_pb2, orchestrator_pb2
 from tests.support.bvh_samples import walking_bvh
 from tests.support.harness import Harness, embedded, job_input, kinds
@@ -293,6 +300,18 @@ async def test_unknown_export_format_and_clip(h: Harness) -> None:
     with pytest.raises(InvalidArgument) as raised:
         await h.api.create_job(h.key, bad)
     assert raised.value.field == "input.animation.clips[0]"
+
+
+async def test_quota_limits_active_jobs(settings: Settings) -> None:
+    settings.max_active_jobs_per_tenant = 2
+    async with embedded(settings) as h:
+        gated = {"review_gates": ["image"]}  # they stay active, waiting for review
+        first, second = await h.create("one", **gated), await h.create("two", **gated)
+        with pytest.raises(ResourceExhausted):
+            await h.create("three")
+        assert (await h.api.list_jobs(h.key, orchestrator_pb2.ListJobsRequest())).jobs[0].id == second.id
+        await h.api.cancel_job(h.key, first.id)
+        assert (await h.create("four", pipeline="concept")).id
 
 
 async def test_malformed_and_unknown_ids(h: Harness) -> None:
