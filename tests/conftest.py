@@ -15,6 +15,7 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 from assetcore.config import Settings
 from tests.support.postgres import PostgresUnavailable, create_database, postgres_server
 
+pytest_plugins = ["tests.support.moto_server"]  # the moto_endpoint fixture
 _postgres_failure: str | None = None
 
 
