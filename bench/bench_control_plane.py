@@ -38,13 +38,13 @@ from sqlalchemy import func, select
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from assetcore.config import STEP_NAMES, Settings  # noqa: E402
-from assetcore.db.database import close_database, open_database  # noqa: E402
-from assetcore.db.schema import jobs, queue_messages, steps  # noqa: E402
-from assetcore.embedded import deployable, embedded_mesh, local_api_key  # noqa: E402
-from assetcore.mesh import wait_grpc_serving  # noqa: E402
-from assetcore.proto.v1 import job_pb2, step_pb2  # noqa: E402
-from assetcore.rpc.client import OrchestratorApi  # noqa: E402
+from assetcore.config import STEP_NAMES, Settings
+from assetcore.db.database import close_database, open_database
+from assetcore.db.schema import jobs, queue_messages, steps
+from assetcore.embedded import deployable, embedded_mesh, local_api_key
+from assetcore.mesh import wait_grpc_serving
+from assetcore.proto.v1 import job_pb2, step_pb2
+from assetcore.rpc.client import OrchestratorApi
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -153,7 +153,9 @@ async def measure_overhead(data_dir: Path, n: int, layout: Any) -> dict[str, flo
         await asyncio.sleep(0.5)  # the last hand-overs reach the queue
         await api.close()
     db = open_database(settings.resolved_queue_url())
-    rows = await db.read(lambda conn: conn.execute(select(queue_messages.c.body, queue_messages.c.enqueued_at)).all())
+    rows = await db.read(
+        lambda conn: conn.execute(select(queue_messages.c.body, queue_messages.c.enqueued_at)).all()
+    )
     await close_database(db)
     overhead = []
     for body, enqueued_at in rows:
@@ -204,10 +206,14 @@ async def measure_handoff_and_throughput(
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--jobs", type=int, default=300, help="jobs for the throughput run")
     parser.add_argument("--overhead-jobs", type=int, default=300)
-    parser.add_argument("--handoff-jobs", type=int, default=40, help="jobs run one at a time (6 handoffs each)")
+    parser.add_argument(
+        "--handoff-jobs", type=int, default=40, help="jobs run one at a time (6 handoffs each)"
+    )
     parser.add_argument("--concurrency", type=int, default=16, help="steps in flight in the worker node")
     parser.add_argument("--embedded", action="store_true", help="everything in this one process")
     parser.add_argument("--celery", action="store_true", help="also run the Celery + Redis comparison")

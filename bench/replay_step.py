@@ -44,7 +44,7 @@ async def replay(data_dir: Path, job_id: str, step_name: str, backends: list[str
         return job, step_rows, art_rows
 
     job, step_rows, art_rows = await db.read(load)
-    db.dispose()
+    await db.dispose()
     by_name = {s["name"]: s for s in step_rows}
     job_input = job_pb2.JobInput.FromString(job["input"])
     task = step_task(

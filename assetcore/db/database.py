@@ -1,17 +1,22 @@
-"""Databases: SQLAlchemy engines whose transactions run whole in a worker thread.
+"""Databases: SQLAlchemy 2 engines behind one async API for transactions.
 
 A transaction is a plain function of a `Connection`: `await db.write(fn)` runs it inside
-BEGIN ... COMMIT (rollback on error) in a thread and returns its result. One hop between the
-event loop and the thread per transaction, not per statement: the orchestrator's and the
-queue's transactions are a dozen statements each, and the hot path runs thousands a minute.
+BEGIN ... COMMIT (rollback on error) and returns its result; `await db.read(fn)` likewise,
+read-only. Where the transaction runs depends on the driver in the URL:
 
-SQLite (local profile): WAL so readers never block the writer; one writer thread, so this
-process's writers take turns without meeting SQLite's busy handler (which sleeps in steps
-of up to 100 ms); BEGIN IMMEDIATE so a transaction takes the write lock up front. Other
-processes on the same file (`assetcore up`) wait in the busy handler, in the writer thread,
-never blocking the event loop.
+- PostgreSQL with asyncpg (`postgresql://` or `postgresql+asyncpg://`, production):
+  SQLAlchemy's asyncio extension; fn runs through `AsyncConnection.run_sync`, each
+  statement awaiting asyncpg without blocking the event loop.
+- SQLite (`sqlite://`, the local profile) and PostgreSQL with psycopg
+  (`postgresql+psycopg://`): a sync engine, fn running whole in a database thread, one hop
+  between the loop and the thread per transaction. For SQLite this beats aiosqlite, which
+  hops to its thread once per statement: measured 3x less CPU per transaction.
+  SQLite gets WAL (readers never block the writer), one writer thread (this process's
+  writers take turns without meeting SQLite's busy handler, which sleeps in steps of up to
+  100 ms) and BEGIN IMMEDIATE (a transaction takes the write lock up front). Other processes
+  on the same file (`assetcore up`) wait in the busy handler, in the writer thread.
 
-PostgreSQL (production): psycopg, a thread per pooled connection.
+Inside fn, `db.wait_for(coroutine)` runs async work (blob I/O) the transaction needs.
 
 Databases are shared per URL within a process (`open_database`), so the orchestrator's
 relay and the workers of the embedded mesh use one writer for the queue file.
@@ -21,27 +26,35 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
 
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.util import await_only
 
 T = TypeVar("T")
 _READ_ONLY = "assetcore_read_only"
-# Async drivers in URLs are accepted and mapped to the threaded sync drivers used here.
 _DRIVERS = {
-    "sqlite+aiosqlite": "sqlite",
-    "postgresql+asyncpg": "postgresql+psycopg",
-    "postgresql": "postgresql+psycopg",
+    "sqlite+aiosqlite": "sqlite",  # accepted; SQLite always runs threaded (see above)
+    "postgresql": "postgresql+asyncpg",
 }
+_SYNC_DRIVERS = {"postgresql+asyncpg": "postgresql+psycopg"}  # for migrations and tools
 
 
 def normalize_url(url: str) -> str:
     parsed = make_url(url)
     driver = _DRIVERS.get(parsed.drivername, parsed.drivername)
+    return parsed.set(drivername=driver).render_as_string(hide_password=False)
+
+
+def sync_url(url: str) -> str:
+    """The URL with a sync driver (Alembic and one-off tools)."""
+    parsed = make_url(normalize_url(url))
+    driver = _SYNC_DRIVERS.get(parsed.drivername, parsed.drivername)
     return parsed.set(drivername=driver).render_as_string(hide_password=False)
 
 
@@ -79,7 +92,13 @@ class Database:
     def __init__(self, url: str, *, pool_size: int = 8) -> None:
         self.url = normalize_url(url)
         self.sqlite = is_sqlite(self.url)
-        if self.sqlite:
+        self.asynchronous = make_url(self.url).get_dialect().is_async
+        self._async_engine: AsyncEngine | None = None
+        if self.asynchronous:
+            self._async_engine = create_async_engine(
+                self.url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True
+            )
+        elif self.sqlite:
             self.engine = _sqlite_engine(self.url)
             self._writer = ThreadPoolExecutor(1, thread_name_prefix="db-write")
             self._readers = ThreadPoolExecutor(2, thread_name_prefix="db-read")
@@ -123,13 +142,34 @@ class Database:
 
     async def write(self, fn: Callable[[Connection], T]) -> T:
         """Run fn in a write transaction (committed if it returns, rolled back if it raises)."""
+        if self._async_engine is not None:
+            async with self._async_engine.begin() as conn:
+                return await conn.run_sync(fn)
         return await asyncio.get_running_loop().run_in_executor(self._writer, self._write, fn)
 
     async def read(self, fn: Callable[[Connection], T]) -> T:
         """Run fn in a read-only transaction (on SQLite: without taking the write lock)."""
+        if self._async_engine is not None:
+            async with self._async_engine.connect() as conn:
+                try:
+                    return await conn.run_sync(fn)
+                finally:
+                    await conn.rollback()
         return await asyncio.get_running_loop().run_in_executor(self._readers, self._read, fn)
 
-    def dispose(self) -> None:
+    def wait_for(self, coroutine: Coroutine[Any, Any, T], loop: asyncio.AbstractEventLoop) -> T:
+        """From inside a transaction function: run a coroutine on the loop and wait for it."""
+        if self.asynchronous:
+            return await_only(coroutine)  # fn runs in SQLAlchemy's greenlet on the loop itself
+        return asyncio.run_coroutine_threadsafe(coroutine, loop).result()
+
+    async def dispose(self) -> None:
+        if self._async_engine is not None:
+            await self._async_engine.dispose()
+            return
+        await asyncio.to_thread(self._dispose_threads)
+
+    def _dispose_threads(self) -> None:
         self._writer.shutdown(wait=True)
         self._readers.shutdown(wait=True)
         with self._connections_lock:
@@ -160,4 +200,4 @@ async def close_database(db: Database) -> None:
         if db._users > 0:
             return
         _shared.pop(db.url, None)
-    await asyncio.to_thread(db.dispose)
+    await db.dispose()

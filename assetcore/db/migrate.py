@@ -18,7 +18,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.pool import NullPool
 
 from assetcore.config import Settings
-from assetcore.db.database import is_sqlite, normalize_url
+from assetcore.db.database import is_sqlite, normalize_url, sync_url
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 ADVISORY_LOCK_ID = 0x61737365  # "asse"
@@ -32,7 +32,7 @@ def alembic_config(connection: Connection | None = None) -> Config:
 
 
 def upgrade_sync(url: str, revision: str = "head") -> None:
-    url = normalize_url(url)
+    url = sync_url(url)
     engine = create_engine(url, poolclass=NullPool)
     try:
         if is_sqlite(url):

@@ -117,12 +117,12 @@ class OutboxRelay:
         )
         if not self._db.sqlite:
             # Several relays may poll one PostgreSQL: claim the rows while publishing them.
-            # (Publishing happens in the database thread, awaiting the loop's publishers.)
+            # (The transaction waits for the loop's publishers.)
             loop = asyncio.get_running_loop()
 
             def claim_publish_mark(conn: Connection) -> int:
                 rows = [dict(r) for r in conn.execute(pending.with_for_update(skip_locked=True)).mappings()]
-                asyncio.run_coroutine_threadsafe(self._publish(rows), loop).result()
+                self._db.wait_for(self._publish(rows), loop)
                 _mark(conn, rows)
                 return len(rows)
 

@@ -5,7 +5,7 @@
 set -eu
 
 if [ -z "${ASSETCORE_DATABASE_URL:-}" ] && [ -n "${DB_HOST:-}" ]; then
-    ASSETCORE_DATABASE_URL="postgresql+psycopg://${DB_USER}:${DB_PASSWORD}@${DB_HOST}:${DB_PORT:-5432}/${DB_NAME:-assetcore}"
+    ASSETCORE_DATABASE_URL="postgresql+asyncpg://${DB_USER}:${DB_PASSWORD}@${DB_HOST}:${DB_PORT:-5432}/${DB_NAME:-assetcore}"
     export ASSETCORE_DATABASE_URL
 fi
 unset DB_PASSWORD

@@ -103,17 +103,18 @@ class Principal:
 
 @dataclass
 class _Scope:
-    """One write transaction, run in the database thread."""
+    """One write transaction (its function runs in the database's thread or greenlet)."""
 
     conn: Connection
     now: float
     loop: asyncio.AbstractEventLoop
+    db: Database
     blobs: BlobStore
     tx: JobTx | None = field(default=None)
 
     def copy_blob(self, source: str, target: str) -> None:
-        """Blob I/O is async: the transaction waits for the event loop to do it."""
-        asyncio.run_coroutine_threadsafe(self.blobs.copy(source, target), self.loop).result()
+        """Blob I/O is async: the transaction waits for it."""
+        self.db.wait_for(self.blobs.copy(source, target), self.loop)
 
 
 def _require_id(prefix: str, value: str, field_name: str) -> None:
@@ -166,7 +167,7 @@ class Orchestrator:
         scopes: list[_Scope] = []
 
         def body(conn: Connection) -> T:
-            scope = _Scope(conn, time.time(), loop, self.blobs)
+            scope = _Scope(conn, time.time(), loop, self.db, self.blobs)
             scopes.append(scope)
             result = fn(scope)
             if scope.tx is not None:

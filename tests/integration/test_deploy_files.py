@@ -71,7 +71,7 @@ def test_entrypoint_builds_the_database_url_and_key_file(tmp_path: Path) -> None
     )
     assert seen["ARGS"] == "serve orchestrator"
     assert (
-        seen["ASSETCORE_DATABASE_URL"] == "postgresql+psycopg://assetcore:s3cret@db.internal:5432/assetcore"
+        seen["ASSETCORE_DATABASE_URL"] == "postgresql+asyncpg://assetcore:s3cret@db.internal:5432/assetcore"
     )
     assert "DB_PASSWORD" not in seen and "CLOUDFRONT_PRIVATE_KEY" not in seen
     key_file = Path(seen["ASSETCORE_AWS__CLOUDFRONT_PRIVATE_KEY_PATH"])

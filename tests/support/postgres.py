@@ -50,7 +50,7 @@ def _docker_postgres() -> Iterator[str]:
     except ImportError as exc:
         raise PostgresUnavailable(f"testcontainers unavailable: {exc}") from exc
     try:
-        container = PostgresContainer("postgres:16-alpine", driver="psycopg")
+        container = PostgresContainer("postgres:16-alpine", driver="asyncpg")
         container.start()
     except DockerException as exc:
         raise PostgresUnavailable(f"no Docker engine: {exc}") from exc
@@ -92,7 +92,7 @@ def _local_postgres() -> Iterator[str]:
         )
         raise PostgresUnavailable(f"local PostgreSQL failed to start: {detail.strip()}") from exc
     try:
-        yield f"postgresql+psycopg://postgres@127.0.0.1:{port}/postgres"
+        yield f"postgresql+asyncpg://postgres@127.0.0.1:{port}/postgres"
     finally:
         stop = [*prefix, pg_ctl, "-D", str(data), "-m", "immediate", "stop"]
         subprocess.run(stop, check=False, capture_output=True)
@@ -101,7 +101,7 @@ def _local_postgres() -> Iterator[str]:
 
 @contextlib.contextmanager
 def postgres_server() -> Iterator[str]:
-    """The URL (psycopg) of the server's `postgres` database; raises PostgresUnavailable."""
+    """The URL (asyncpg) of the server's `postgres` database; raises PostgresUnavailable."""
     reasons = []
     for start in (_docker_postgres, _local_postgres):
         try:
@@ -117,7 +117,7 @@ async def create_database(server_url: str, name: str) -> str:
     """A fresh, empty database on the server; returns its URL."""
     import psycopg
 
-    dsn = server_url.replace("postgresql+psycopg", "postgresql")
+    dsn = server_url.replace("postgresql+asyncpg", "postgresql")
     deadline = time.monotonic() + 10
     while True:
         try:
