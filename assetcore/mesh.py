@@ -16,7 +16,7 @@ import signal
 import socket
 import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import grpc
 import httpx
@@ -46,7 +46,6 @@ class Child:
     restarts: int = 0
     started_at: float = 0.0
     backoff_s: float = 1.0
-    stopping: bool = field(default=False)
 
     async def start(self) -> None:
         self.process = await asyncio.create_subprocess_exec(
@@ -55,7 +54,6 @@ class Child:
         self.started_at = time.monotonic()
 
     async def stop(self, timeout_s: float) -> None:
-        self.stopping = True
         if self.process is None or self.process.returncode is not None:
             return
         self.process.send_signal(signal.SIGTERM)

@@ -24,7 +24,6 @@ import json
 import os
 import platform
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -42,7 +41,7 @@ from assetcore.config import STEP_NAMES, Settings
 from assetcore.db.database import close_database, open_database
 from assetcore.db.schema import jobs, queue_messages, steps
 from assetcore.embedded import deployable, embedded_mesh, local_api_key
-from assetcore.mesh import wait_grpc_serving
+from assetcore.mesh import free_port, wait_grpc_serving
 from assetcore.proto.v1 import job_pb2, step_pb2
 from assetcore.rpc.client import OrchestratorApi
 
@@ -90,12 +89,6 @@ def job(i: int) -> job_pb2.JobInput:
     return job_pb2.JobInput(prompt=job_pb2.Prompt(concept="a knight"), pipeline="character", seed=i)
 
 
-def free_address() -> str:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return f"127.0.0.1:{sock.getsockname()[1]}"
-
-
 @contextlib.contextmanager
 def process(command: list[str], env: dict[str, str]) -> Iterator[subprocess.Popen[bytes]]:
     child = subprocess.Popen([sys.executable, "-m", "assetcore.cli", *command], env=env)
@@ -109,7 +102,7 @@ def process(command: list[str], env: dict[str, str]) -> Iterator[subprocess.Pope
 @contextlib.asynccontextmanager
 async def deployed(data_dir: Path, concurrency: int, *, workers: bool) -> AsyncIterator[str]:
     """The orchestrator (and a worker node) as processes; yields the orchestrator's address."""
-    address = free_address()
+    address = f"127.0.0.1:{free_port()}"
     env = environment(data_dir, address, concurrency)
     with process(["serve", "orchestrator"], env):
         await wait_grpc_serving(address, "")

@@ -61,11 +61,6 @@ def library_key(tenant_id: str, project_id: str, asset_id: str, version: int, fi
     return f"t/{tenant_id}/library/{project_id}/{asset_id}/v{version}/{filename}"
 
 
-def tenant_of(key: str) -> str | None:
-    parts = key.split("/", 2)
-    return parts[1] if len(parts) == 3 and parts[0] == "t" else None
-
-
 class BlobStore(Protocol):
     async def put(self, key: str, data: bytes, media_type: str) -> None:
         """Write atomically; writing the same bytes to the same key again is a no-op in effect."""

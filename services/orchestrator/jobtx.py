@@ -88,7 +88,6 @@ class JobTx:
         self.new = new
         self.events: list[events_pb2.JobEvent] = []
         self.outbox_rows: list[Dict] = []
-        self.enqueued = 0
         self._publish_events = publish_events
         self._job_changes: Dict = {}
         self._step_changes: dict[str, Dict] = {}
@@ -191,7 +190,6 @@ class JobTx:
                 "delay_s": delay_s,
             }
         )
-        self.enqueued += 1
 
     def flush(self) -> None:
         """Write everything collected. Call last, inside the transaction."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from functools import wraps
-from typing import Any, TypeVar
+from typing import Any
 
 import grpc
 from sqlalchemy.exc import OperationalError
@@ -20,8 +20,6 @@ from services.orchestrator.core import MAX_PAGE, Orchestrator, Principal, decode
 from services.orchestrator.pipelines import PIPELINES
 
 log = logging.getLogger(__name__)
-Req = TypeVar("Req")
-Resp = TypeVar("Resp")
 Method = Callable[[Any, Principal, Any], Awaitable[Any]]
 
 

@@ -10,8 +10,6 @@ from __future__ import annotations
 import hashlib
 import re
 
-from google.protobuf.json_format import MessageToDict
-
 from assetcore.errors import InvalidArgument
 from assetcore.ids import is_valid_id
 from assetcore.prompting import analyse_prompt
@@ -238,7 +236,3 @@ def resolve_input(job: job_pb2.JobInput) -> tuple[job_pb2.JobInput, Pipeline, li
     resolved.review_gates.extend(dict.fromkeys(gates))
     resolved.name = job.name.strip() or job.prompt.concept.strip()[:80]
     return resolved, pipeline, list(dict.fromkeys(gates))
-
-
-def step_params(job: job_pb2.JobInput, step: str) -> dict[str, object]:
-    return MessageToDict(job.step_options[step]) if step in job.step_options else {}

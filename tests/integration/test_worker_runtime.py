@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import socket
 import time
 
 import grpc
@@ -15,6 +14,7 @@ from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 from assetcore.adapters import open_blob_store, open_queue
 from assetcore.config import STEP_NAMES, Settings
 from assetcore.db.migrate import upgrade_all
+from assetcore.mesh import free_port
 from assetcore.proto.v1 import job_pb2, step_pb2, step_pb2_grpc
 from assetcore.worker import registry
 from assetcore.worker.backend import BackendInfo, StepDefinition, StepOutput
@@ -27,12 +27,6 @@ from tests.conftest import fast_settings
 from tests.support.harness import embedded
 
 pytestmark = pytest.mark.timeout(120)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @pytest.fixture
