@@ -12,7 +12,7 @@ from typing import Protocol
 from assetcore.blobs.base import BlobStore
 from assetcore.blobs.fs import FileBlobStore
 from assetcore.blobs.signing import UrlSigner
-from assetcore.config import STEP_NAMES, Settings
+from assetcore.config import Settings
 from assetcore.events.base import EventPublisher
 from assetcore.queues.base import StepQueue
 from assetcore.queues.sql import SqlStepQueue
@@ -25,7 +25,9 @@ class Signer(Protocol):
 
 def max_receives(settings: Settings) -> int:
     """Deliveries before the queue itself dead-letters: a margin above the orchestrator's own limit."""
-    return max(settings.retry_policy(step).max_attempts for step in STEP_NAMES) + 2
+    return (
+        max([settings.retry.max_attempts, *(p.max_attempts for p in settings.retry_overrides.values())]) + 2
+    )
 
 
 def open_blob_store(settings: Settings) -> BlobStore:

@@ -23,9 +23,11 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
+from assetcore.steps.contract import PythonModule
 from assetcore.worker.backend import ErrorCode, StepCancelled, StepError
 
 ProgressFn = Callable[[float, str], None]
+BPY = PythonModule("bpy", "Blender (bpy)")  # what the blender backends and FBX export require
 
 
 def blender_home(data_dir: Path) -> Path:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import signal
 import sys
 from collections.abc import Callable, Coroutine
@@ -13,13 +14,14 @@ import click
 from google.protobuf.json_format import MessageToJson
 from rich.console import Console
 
-from assetcore.config import STEP_NAMES, Settings
+from assetcore.config import Settings
 from assetcore.errors import ApiError
 from assetcore.proto.v1 import job_pb2, orchestrator_pb2
 from assetcore.runtime import run_async
+from assetcore.steps.catalog import catalog_for
 from assetcore.telemetry.logs import configure_logging
 
-DEPLOYABLES = ("gateway", "orchestrator", *STEP_NAMES)
+SERVICES = ("gateway", "orchestrator")  # besides the steps, which the catalog declares
 PLATFORMS = {
     "mobile": job_pb2.PLATFORM_MOBILE,
     "pc": job_pb2.PLATFORM_PC,
@@ -43,14 +45,32 @@ def _settings(data_dir: Path | None, backends: tuple[str, ...] = ()) -> Settings
     if data_dir is not None:
         overrides["data_dir"] = data_dir
     settings = Settings(**overrides)
+    steps = catalog_for(settings).steps
     for item in backends:
         step, sep, backend = item.partition("=")
-        if not sep or step not in STEP_NAMES:
+        if not sep or step not in steps:
             raise click.BadParameter(
-                f"expected STEP=BACKEND with STEP in {', '.join(STEP_NAMES)}", param_hint="--backend"
+                f"expected STEP=BACKEND with STEP in {', '.join(steps)}", param_hint="--backend"
+            )
+        if backend not in steps[step].backend_names():
+            known = ", ".join(steps[step].backend_names())
+            raise click.BadParameter(
+                f"step {step} has no backend {backend!r} (known: {known})", param_hint="--backend"
             )
         settings.backends[step] = backend
     return settings
+
+
+def _step_option(item: str) -> tuple[str, str, Any]:
+    path, sep, raw = item.partition("=")
+    step, dot, key = path.partition(".")
+    if not sep or not dot or not step or not key:
+        raise click.BadParameter(f"expected STEP.KEY=VALUE, got {item!r}", param_hint="--option")
+    try:
+        value = json.loads(raw)
+    except ValueError:
+        value = raw
+    return step, key, value
 
 
 def _run(main: Coroutine[Any, Any, int]) -> None:
@@ -120,6 +140,14 @@ def main() -> None:
     metavar="STEP=BACKEND",
     help="Backend for a step, e.g. retopo=blender.",
 )
+@click.option(
+    "--option",
+    "step_options",
+    multiple=True,
+    metavar="STEP.KEY=VALUE",
+    help="A step option (docs/step-options.schema.json), e.g. retopo.face_target=2000; VALUE is JSON "
+    "or a plain string.",
+)
 @data_dir_option
 def generate(
     prompt: str, out_dir: Path, data_dir: Path | None, backends: tuple[str, ...], **opts: Any
@@ -152,6 +180,8 @@ def generate(
     job.export.formats.extend(opts["formats"])
     job.export.engine = opts["engine"] or ""
     job.export.draco = opts["draco"]
+    for step, key, value in map(_step_option, opts["step_options"]):
+        job.step_options[step].update({key: value})
     _run(run_generate(_settings(data_dir, backends), job, out_dir, Console()))
 
 
@@ -171,33 +201,35 @@ def up(gateway_port: int | None, orchestrator_port: int | None, data_dir: Path |
 
 
 @main.command()
-@click.argument("name", type=click.Choice(DEPLOYABLES))
+@click.argument("name")
 @data_dir_option
 def serve(name: str, data_dir: Path | None) -> None:
-    """Run one deployable (as its container would) until SIGTERM, then drain."""
+    """Run one deployable (gateway, orchestrator or a step) until SIGTERM, then drain."""
+    settings = _settings(data_dir)
+    known = (*SERVICES, *catalog_for(settings).step_names)
+    if name not in known:
+        raise click.BadParameter(f"{name!r} is not one of {', '.join(known)}", param_hint="NAME")
     configure_logging(name)
-    _run(_serve(name, _settings(data_dir)))
+    _run(_serve(name, settings))
 
 
 @main.command()
-@click.option(
-    "--steps",
-    default=",".join(STEP_NAMES),
-    show_default=True,
-    help="Comma-separated steps whose queues to consume.",
-)
+@click.option("--steps", default="", help="Comma-separated steps whose queues to consume [every step].")
 @data_dir_option
 def worker(steps: str, data_dir: Path | None) -> None:
     """A worker node: several steps' queues in one process, interactive steps taken first."""
-    names = [s.strip() for s in steps.split(",") if s.strip()]
-    unknown = [n for n in names if n not in STEP_NAMES]
-    if unknown or not names:
-        raise click.BadParameter(f"steps must be among {', '.join(STEP_NAMES)}", param_hint="--steps")
-    configure_logging("worker")
     settings = _settings(data_dir)
+    known = catalog_for(settings).step_names
+    names = [s.strip() for s in steps.split(",") if s.strip()] or list(known)
+    if any(n not in known for n in names):
+        raise click.BadParameter(f"steps must be among {', '.join(known)}", param_hint="--steps")
+    configure_logging("worker")
 
     async def consume() -> int:
+        from assetcore.telemetry.setup import configure_telemetry
         from assetcore.worker.service import running_workers
+
+        configure_telemetry("worker", settings)
 
         async with running_workers(settings, names, settings.orchestrator_address):
             await _until_terminated()
@@ -216,12 +248,15 @@ async def _until_terminated() -> None:
 
 async def _serve(name: str, settings: Settings) -> int:
     from assetcore.embedded import deployable
+    from assetcore.telemetry.setup import configure_telemetry
 
-    if name in STEP_NAMES:
-        from assetcore.worker.service import running_workers
+    configure_telemetry(name, settings)  # before any server or channel exists
+
+    if name not in SERVICES:
+        from assetcore.worker.service import running_workers, step_listen_address
 
         lifespan: Callable[[], Any] = lambda: running_workers(  # noqa: E731
-            settings, [name], settings.orchestrator_address, grpc_address=f"127.0.0.1:{settings.step_port}"
+            settings, [name], settings.orchestrator_address, grpc_address=step_listen_address(settings)
         )
     else:
         lifespan = lambda: deployable(name)(settings)  # noqa: E731

@@ -17,8 +17,6 @@ from typing import Literal
 from pydantic import BaseModel, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-STEP_NAMES = ("tti", "refine", "image3d", "retopo", "rig", "anim", "export")
-
 
 class RetryPolicy(BaseModel):
     """Exponential backoff with jitter: delay = min(max, base * 2**(attempt-1)) * U(0.5, 1)."""
@@ -52,6 +50,8 @@ class WorkerSettings(BaseModel):
     max_poll_interval_s: float = Field(0.5, gt=0)  # ... and backs off to this
     progress_interval_s: float = Field(0.25, gt=0)  # at most one ReportProgress per interval
     orchestrator_retry_s: float = Field(120.0, gt=0)  # keep retrying an unreachable orchestrator
+    pool: Literal["gpu", "cpu"] | None = None  # capacity this worker runs on (deploy sets it); prices
+    # its steps' time. None: the backend's declared pool.
 
 
 class AwsSettings(BaseModel):
@@ -63,6 +63,13 @@ class AwsSettings(BaseModel):
     cloudfront_domain: str | None = None
     cloudfront_key_id: str | None = None
     cloudfront_private_key_path: Path | None = None
+
+
+class TracingSettings(BaseModel):
+    """OpenTelemetry tracing (assetcore/telemetry/tracing.py): off unless otlp_endpoint is set."""
+
+    otlp_endpoint: str | None = None  # OTLP/HTTP collector, e.g. http://127.0.0.1:4318; None = no tracing
+    sample_ratio: float = Field(1.0, ge=0.0, le=1.0)  # of new traces; a caller's decision is followed
 
 
 class Settings(BaseSettings):
@@ -82,14 +89,21 @@ class Settings(BaseSettings):
     public_url: str | None = None  # base of local file URLs; default: the URL each request came in on
     metrics_port: int | None = None  # Prometheus endpoint of a step service; None = off
     step_port: int = 0  # StepService gRPC port of `serve <step>`; 0 = any free port
+    # Bind addresses of the listeners (the orchestrator binds orchestrator_address, the gateway
+    # gateway_host). Loopback by default; containers set 0.0.0.0 (deploy/stacks).
+    step_host: str = "127.0.0.1"  # StepService gRPC of `serve <step>`
+    metrics_host: str = "127.0.0.1"  # Prometheus endpoint of a step service
 
     backends: dict[str, str] = Field(default_factory=dict)  # step -> backend; default the CPU one
+    plugins: list[str] = Field(default_factory=list)  # modules declaring more STEPS and PIPELINES
+    steps: list[str] | None = None  # the steps this deployment runs; None: every declared step
     model_dir: Path | None = None  # ML backends' pinned weights (GPU AMI: /data/models); CPU ones need none
     retry: RetryPolicy = RetryPolicy()
     retry_overrides: dict[str, RetryPolicy] = Field(default_factory=dict)
     prices: Prices = Prices()
     worker: WorkerSettings = WorkerSettings()
     aws: AwsSettings = AwsSettings()
+    tracing: TracingSettings = TracingSettings()
 
     max_active_jobs_per_tenant: int = Field(100, ge=1)
     max_jobs_per_tenant_per_day: int = Field(5000, ge=1)

@@ -15,10 +15,11 @@ from dataclasses import dataclass
 from importlib.metadata import entry_points
 from typing import Any
 
-from assetcore.config import STEP_NAMES, Settings
+from assetcore.config import Settings
 from assetcore.db.database import close_database, open_database
 from assetcore.db.keys import create_api_key
 from assetcore.db.migrate import upgrade
+from assetcore.steps.catalog import catalog_for
 from assetcore.worker.service import RunningWorkers, running_workers
 
 LOCAL_TENANT = "local"
@@ -65,5 +66,8 @@ async def embedded_mesh(settings: Settings) -> AsyncIterator[EmbeddedMesh]:
     orchestrator = deployable("orchestrator")
     async with contextlib.AsyncExitStack() as stack:
         running = await stack.enter_async_context(orchestrator(settings, address="127.0.0.1:0"))
-        workers = await stack.enter_async_context(running_workers(settings, STEP_NAMES, running.address))
+        workers = await stack.enter_async_context(
+            running_workers(settings, catalog_for(settings).step_names, running.address)
+        )
+        await workers.wait_registered()  # jobs are checked against what the workers offer
         yield EmbeddedMesh(running.address, key, workers)

@@ -22,9 +22,10 @@ import grpc
 import httpx
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
-from assetcore.config import STEP_NAMES, Settings
+from assetcore.config import Settings
 from assetcore.db.migrate import upgrade_all
 from assetcore.embedded import local_api_key
+from assetcore.steps.catalog import catalog_for
 
 log = logging.getLogger(__name__)
 MAX_BACKOFF_S = 30.0
@@ -79,7 +80,7 @@ class Mesh:
             f"http://127.0.0.1:{gateway_port}",
         )
         self.steps = []
-        for name in STEP_NAMES:
+        for name in catalog_for(settings).step_names:
             port, metrics = free_port(), free_port()
             env = {**base, "ASSETCORE_STEP_PORT": str(port), "ASSETCORE_METRICS_PORT": str(metrics)}
             self.steps.append(Child(name, env, f"127.0.0.1:{port}"))

@@ -1,6 +1,8 @@
 """Control-plane benchmark: orchestrator overhead, step handoff, 7-step job throughput.
 
-Local profile (SQLite job store, SQL-table queues in their own SQLite file), noop backends.
+Local profile (SQLite job store, SQL-table queues in their own SQLite file), the probe pipeline
+(assetcore/steps/probe.py: seven noop steps shaped like the character pipeline, each through the
+step function and its gate).
 Processes as deployed: `assetcore serve orchestrator` and one worker node
 (`assetcore worker`, the seven steps' consumers) in their own processes, the load generator
 in this one, gRPC over loopback. `--embedded` instead runs everything in this one process
@@ -37,13 +39,18 @@ from sqlalchemy import func, select
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from assetcore.config import STEP_NAMES, Settings
+from assetcore.config import Settings
 from assetcore.db.database import close_database, open_database
 from assetcore.db.schema import jobs, queue_messages, steps
 from assetcore.embedded import deployable, embedded_mesh, local_api_key
 from assetcore.mesh import free_port, wait_grpc_serving
 from assetcore.proto.v1 import job_pb2, step_pb2
 from assetcore.rpc.client import OrchestratorApi
+from assetcore.steps.catalog import load_catalog
+
+# Seven noop steps shaped like the character pipeline: the control plane's cost, not the steps'.
+PROBE = "assetcore.steps.probe"
+PROBE_STEPS = list(load_catalog((PROBE,)).pipelines["probe"].step_names)
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -66,7 +73,8 @@ def environment(data_dir: Path, orchestrator: str, concurrency: int) -> dict[str
         **os.environ,
         "ASSETCORE_DATA_DIR": str(data_dir),
         "ASSETCORE_ORCHESTRATOR_ADDRESS": orchestrator,
-        "ASSETCORE_BACKENDS": json.dumps(dict.fromkeys(STEP_NAMES, "noop")),
+        "ASSETCORE_PLUGINS": json.dumps([PROBE]),
+        "ASSETCORE_STEPS": json.dumps(PROBE_STEPS),
         "ASSETCORE_WORKER__CONCURRENCY": str(concurrency),
         "ASSETCORE_MAX_ACTIVE_JOBS_PER_TENANT": "1000000",
         "ASSETCORE_MAX_JOBS_PER_TENANT_PER_DAY": "1000000",
@@ -77,7 +85,8 @@ def environment(data_dir: Path, orchestrator: str, concurrency: int) -> dict[str
 def settings_for(data_dir: Path, concurrency: int) -> Settings:
     return Settings(
         data_dir=data_dir,
-        backends=dict.fromkeys(STEP_NAMES, "noop"),
+        plugins=[PROBE],
+        steps=PROBE_STEPS,
         worker={"concurrency": concurrency},
         max_active_jobs_per_tenant=1_000_000,
         max_jobs_per_tenant_per_day=1_000_000,
@@ -86,7 +95,7 @@ def settings_for(data_dir: Path, concurrency: int) -> Settings:
 
 def job(i: int) -> job_pb2.JobInput:
     # A distinct seed per job: identical jobs would be answered by the step cache.
-    return job_pb2.JobInput(prompt=job_pb2.Prompt(concept="a knight"), pipeline="character", seed=i)
+    return job_pb2.JobInput(prompt=job_pb2.Prompt(concept="a knight"), pipeline="probe", seed=i)
 
 
 @contextlib.contextmanager
@@ -121,7 +130,6 @@ async def embedded(data_dir: Path, concurrency: int, *, workers: bool) -> AsyncI
             yield orchestrator.address
         return
     async with embedded_mesh(settings) as mesh:
-        await mesh.workers.ready.wait()
         yield mesh.orchestrator_address
 
 

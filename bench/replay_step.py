@@ -13,19 +13,18 @@ import time
 from pathlib import Path
 
 from google.protobuf.json_format import MessageToDict
-from sqlalchemy import select
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from assetcore.adapters import open_blob_store
 from assetcore.config import Settings
 from assetcore.db.database import Database
-from assetcore.db.schema import artifacts, jobs, steps
 from assetcore.proto.v1 import job_pb2
-from assetcore.worker.backend import InputFile, StepRequest
+from assetcore.steps.runner import prepare_request
+from assetcore.worker.backend import InputFile
 from assetcore.worker.registry import host_steps
-from services.orchestrator.dag import step_task
-from services.orchestrator.pipelines import PIPELINES
+from services.orchestrator import store
+from services.orchestrator.dag import job_dag, step_task
 
 
 async def replay(data_dir: Path, job_id: str, step_name: str, backends: list[str]) -> dict[str, float]:
@@ -36,23 +35,18 @@ async def replay(data_dir: Path, job_id: str, step_name: str, backends: list[str
     db = Database(settings.resolved_database_url())
 
     def load(conn):  # type: ignore[no-untyped-def]
-        job = dict(conn.execute(select(jobs).where(jobs.c.id == job_id)).mappings().one())
-        step_rows = [dict(r) for r in conn.execute(select(steps).where(steps.c.job_id == job_id)).mappings()]
-        art_rows = [
-            dict(r) for r in conn.execute(select(artifacts).where(artifacts.c.job_id == job_id)).mappings()
-        ]
-        return job, step_rows, art_rows
+        job = store.job_from(conn.execute(store.JOB, {"job_id": job_id}).one())
+        return job, store.steps_of(conn, [job_id]), store.artifacts_of(conn, [job_id])
 
     job, step_rows, art_rows = await db.read(load)
     await db.dispose()
-    by_name = {s["name"]: s for s in step_rows}
-    job_input = job_pb2.JobInput.FromString(job["input"])
-    task = step_task(
-        job, by_name[step_name], job_input, PIPELINES[job["pipeline"]], by_name, art_rows, time.time()
-    )
+    by_name = {s.name: s for s in step_rows}
+    job_input = job_pb2.JobInput.FromString(job.input)
+    dag = job_dag(job, job_input, step_rows)
+    task = step_task(job, by_name[step_name], job_input, dag, by_name, art_rows, time.time())
     [hosted] = host_steps([step_name], settings)
     started = time.perf_counter()
-    hosted.backend.load()
+    hosted.load()
     load_s = time.perf_counter() - started
     blobs = open_blob_store(settings)
     wanted = set(hosted.wanted_inputs([a.name for a in task.inputs]))
@@ -61,7 +55,14 @@ async def replay(data_dir: Path, job_id: str, step_name: str, backends: list[str
         for a in task.inputs
         if a.name in wanted
     }
-    request = StepRequest(step_name, task.job_input, MessageToDict(task.params), task.seed, inputs)
+    request = prepare_request(
+        hosted.definition,
+        hosted.backend_name,
+        job=task.job_input,
+        params=MessageToDict(task.params),
+        seed=task.seed,
+        inputs=inputs,
+    )
     started = time.perf_counter()
     hosted.run(request, lambda *args, **kwargs: None)
     run_s = time.perf_counter() - started

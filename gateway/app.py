@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -26,12 +26,13 @@ from assetcore.adapters import open_blob_store, open_signer
 from assetcore.blobs.signing import UrlSigner
 from assetcore.config import Settings
 from assetcore.rpc.client import OrchestratorApi
+from assetcore.telemetry import tracing
 from gateway.context import Gateway, RequestContext
 from gateway.files import file_route
 from gateway.schema import schema
 
 
-class GatewayGraphQL(GraphQL):  # type: ignore[type-arg]
+class GatewayGraphQL(GraphQL):
     def __init__(self, gateway: Gateway) -> None:
         super().__init__(
             schema,
@@ -74,14 +75,14 @@ def create_app(settings: Settings) -> Starlette:
             await api.close()
             await blobs.close()
 
-    return Starlette(routes=routes, lifespan=lifespan)
+    return Starlette(routes=routes, lifespan=lifespan, middleware=tracing.asgi_middleware())
 
 
 class _Server(uvicorn.Server):
     """uvicorn without its own signal handling: the process's lifespan owner decides when to stop."""
 
     @contextlib.contextmanager
-    def capture_signals(self):  # type: ignore[no-untyped-def,override]
+    def capture_signals(self) -> Iterator[None]:
         yield
 
 

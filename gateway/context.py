@@ -5,10 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from graphql import GraphQLError
 from strawberry.types import Info
 
 from assetcore.adapters import Signer
+from assetcore.errors import Unauthenticated
 from assetcore.rpc.client import OrchestratorApi
 
 
@@ -47,9 +47,7 @@ class RequestContext:
             key = source.get("x-api-key")
             if isinstance(key, str) and key.strip():
                 return key.strip()
-        raise GraphQLError(
-            "missing API key (Authorization: Bearer <key>)", extensions={"code": "UNAUTHENTICATED"}
-        )
+        raise Unauthenticated("missing API key (Authorization: Bearer <key>)")
 
 
 def context_of(info: Info) -> RequestContext:

@@ -1,24 +1,26 @@
 """The GraphQL schema: queries, mutations and the jobEvents subscription.
 
 Resolvers only translate: every rule (auth, tenancy, validation) is the orchestrator's, so
-the gateway forwards the caller's key with each gRPC call and maps errors back.
+the gateway forwards the caller's key with each gRPC call. Errors are not wrapped here:
+resolvers raise ApiError (or let the client's through) and the schema's ErrorMapping
+extension (gateway/errors.py) gives them their code and field, renamed by ARGUMENTS.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator, Awaitable, Mapping
+from collections.abc import AsyncGenerator
 from datetime import datetime
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import strawberry
 from graphql import GraphQLError
 from strawberry.types import ExecutionContext, Info
 
-from assetcore.errors import ApiError, InvalidArgument
+from assetcore.errors import InvalidArgument
 from assetcore.proto.v1 import orchestrator_pb2
 from gateway.context import context_of
-from gateway.errors import classify, to_graphql
+from gateway.errors import ErrorMapping, is_unexpected
 from gateway.inputs import CreateAssetJobInput, JobFilter, ReviewDecision, to_job_input
 from gateway.types import (
     EVENT_TYPES,
@@ -33,19 +35,22 @@ from gateway.types import (
     PageInfo,
     Pipeline,
     PipelineStep,
+    documented,
     event_from_proto,
 )
 
-T = TypeVar("T")
 SDL_PATH = Path(__file__).with_name("schema.graphql")
-JOB_ID = {"job_id": "id"}
-
-
-async def _call(pending: Awaitable[T], renames: Mapping[str, str] | None = None) -> T:
-    try:
-        return await pending
-    except ApiError as exc:
-        raise to_graphql(exc, renames) from None
+# Orchestrator request fields -> this API's argument names, per root field (errors name the
+# argument the client wrote). Other fields are only camel-cased (input.seed, jobId).
+ARGUMENTS: dict[str, dict[str, str]] = {
+    "job": {"job_id": "id"},
+    "cancelJob": {"job_id": "id"},
+    "retryJob": {"job_id": "id"},
+    "jobs": {"page_token": "after"},
+    "asset": {"asset_id": "id"},
+    "assets": {"query": "search", "page_token": "after"},
+    "createAssetJob": {"idempotency_key": "idempotencyKey"},
+}
 
 
 def _timestamp(value: str | None, field: str) -> Any:
@@ -56,7 +61,7 @@ def _timestamp(value: str | None, field: str) -> Any:
     try:
         parsed = datetime.fromisoformat(value)
     except ValueError:
-        raise to_graphql(InvalidArgument("not an ISO 8601 date-time", field=field)) from None
+        raise InvalidArgument("not an ISO 8601 date-time", field=field) from None
     ts = Timestamp()
     ts.FromDatetime(parsed)
     return ts
@@ -67,30 +72,30 @@ class Query:
     @strawberry.field
     async def job(self, info: Info, id: strawberry.ID) -> Job:
         ctx = context_of(info)
-        return Job.from_proto(await _call(ctx.api.get_job(ctx.api_key(), id), JOB_ID))
+        return Job.from_proto(await ctx.api.get_job(ctx.api_key(), id))
 
-    @strawberry.field(description="Newest first; `after` is a previous page's endCursor.")
+    @documented(strawberry.field, "Newest first; `after` is a previous page's endCursor.")
     async def jobs(
         self, info: Info, first: int = 20, after: str | None = None, filter: JobFilter | None = None
     ) -> JobConnection:
         ctx = context_of(info)
         if not 1 <= first <= 100:
-            raise to_graphql(InvalidArgument("must be within 1..100", field="first"))
+            raise InvalidArgument("must be within 1..100", field="first")
         request = orchestrator_pb2.ListJobsRequest(page_size=first, page_token=after or "")
         if filter is not None:
             for i, state in enumerate(filter.states or []):
                 try:
                     request.states.append(JobState(state.lower()).to_proto())
                 except ValueError:
-                    raise to_graphql(
-                        InvalidArgument(f"unknown job state {state!r}", field=f"filter.states[{i}]")
+                    raise InvalidArgument(
+                        f"unknown job state {state[:80]!r}", field=f"filter.states[{i}]"
                     ) from None
             request.pipeline = filter.pipeline or ""
             if (ts := _timestamp(filter.created_after, "filter.created_after")) is not None:
                 request.created_after.CopyFrom(ts)
             if (ts := _timestamp(filter.created_before, "filter.created_before")) is not None:
                 request.created_before.CopyFrom(ts)
-        found = await _call(ctx.api.list_jobs(ctx.api_key(), request), {"page_token": "after"})
+        found = await ctx.api.list_jobs(ctx.api_key(), request)
         return JobConnection(
             nodes=[Job.from_proto(j) for j in found.jobs],
             page_info=PageInfo(
@@ -101,9 +106,9 @@ class Query:
     @strawberry.field
     async def asset(self, info: Info, id: strawberry.ID) -> Asset:
         ctx = context_of(info)
-        return Asset.from_proto(await _call(ctx.api.get_asset(ctx.api_key(), id), {"asset_id": "id"}))
+        return Asset.from_proto(await ctx.api.get_asset(ctx.api_key(), id))
 
-    @strawberry.field(description="Library search: words match name, prompt and tags; all tags must match.")
+    @documented(strawberry.field, "Library search: words match name, prompt and tags; all tags must match.")
     async def assets(
         self,
         info: Info,
@@ -114,13 +119,11 @@ class Query:
     ) -> AssetConnection:
         ctx = context_of(info)
         if not 1 <= first <= 100:
-            raise to_graphql(InvalidArgument("must be within 1..100", field="first"))
+            raise InvalidArgument("must be within 1..100", field="first")
         request = orchestrator_pb2.ListAssetsRequest(
             query=search, tags=tags or [], page_size=first, page_token=after or ""
         )
-        found = await _call(
-            ctx.api.list_assets(ctx.api_key(), request), {"query": "search", "page_token": "after"}
-        )
+        found = await ctx.api.list_assets(ctx.api_key(), request)
         return AssetConnection(
             nodes=[Asset.from_proto(a) for a in found.assets],
             page_info=PageInfo(
@@ -131,15 +134,12 @@ class Query:
     @strawberry.field
     async def pipelines(self, info: Info) -> list[Pipeline]:
         ctx = context_of(info)
-        found = await _call(ctx.api.list_pipelines(ctx.api_key()))
+        found = await ctx.api.list_pipelines(ctx.api_key())
         return [
             Pipeline(
                 name=p.name,
                 description=p.description,
-                steps=[
-                    PipelineStep(name=s.name, depends_on=list(s.depends_on), max_attempts=s.max_attempts)
-                    for s in p.steps
-                ],
+                steps=[PipelineStep.from_proto(s) for s in p.steps],
             )
             for p in found.pipelines
         ]
@@ -147,7 +147,7 @@ class Query:
     @strawberry.field
     async def me(self, info: Info) -> Me:
         ctx = context_of(info)
-        return Me.from_proto(await _call(ctx.api.who_am_i(ctx.api_key())))
+        return Me.from_proto(await ctx.api.who_am_i(ctx.api_key()))
 
 
 @strawberry.type
@@ -158,26 +158,20 @@ class Mutation:
     ) -> CreateAssetJobPayload:
         ctx = context_of(info)
         key = ctx.api_key()
-        try:
-            job_input = to_job_input(input)
-        except ApiError as exc:
-            raise to_graphql(exc) from None
-        created = await _call(
-            ctx.api.create_job(key, job_input, idempotency_key or ""), {"idempotency_key": "idempotencyKey"}
-        )
+        created = await ctx.api.create_job(key, to_job_input(input), idempotency_key or "")
         return CreateAssetJobPayload(job=Job.from_proto(created.job), created=created.created)
 
     @strawberry.mutation
     async def cancel_job(self, info: Info, id: strawberry.ID) -> Job:
         ctx = context_of(info)
-        return Job.from_proto(await _call(ctx.api.cancel_job(ctx.api_key(), id), JOB_ID))
+        return Job.from_proto(await ctx.api.cancel_job(ctx.api_key(), id))
 
     @strawberry.mutation
     async def retry_job(self, info: Info, id: strawberry.ID) -> Job:
         ctx = context_of(info)
-        return Job.from_proto(await _call(ctx.api.retry_job(ctx.api_key(), id), JOB_ID))
+        return Job.from_proto(await ctx.api.retry_job(ctx.api_key(), id))
 
-    @strawberry.mutation(description="Approve a gated step, or reject it to re-run it with a new seed.")
+    @documented(strawberry.mutation, "Approve a gated step, or reject it to re-run it with a new seed.")
     async def review_step(
         self, info: Info, job_id: strawberry.ID, step: str, decision: ReviewDecision, notes: str = ""
     ) -> Job:
@@ -190,26 +184,24 @@ class Mutation:
             else orchestrator_pb2.REVIEW_DECISION_REJECT,
             notes=notes,
         )
-        return Job.from_proto(await _call(ctx.api.review_step(ctx.api_key(), request)))
+        return Job.from_proto(await ctx.api.review_step(ctx.api_key(), request))
 
 
 @strawberry.type
 class Subscription:
-    @strawberry.subscription(
-        description="The job's events from `afterSequence` on, live, ending with the job."
+    @documented(
+        strawberry.subscription, "The job's events from `afterSequence` on, live, ending with the job."
     )
     async def job_events(
         self, info: Info, job_id: strawberry.ID, after_sequence: int = 0
     ) -> AsyncGenerator[JobEvent, None]:
         ctx = context_of(info)
         if after_sequence < 0:
-            raise to_graphql(InvalidArgument("must not be negative", field="after_sequence"))
+            raise InvalidArgument("must not be negative", field="after_sequence")
         stream = ctx.api.watch_job(ctx.api_key(), job_id, after_sequence)
         try:
             async for event in stream:
                 yield event_from_proto(event)
-        except ApiError as exc:
-            raise to_graphql(exc, {"job_id": "jobId"}) from None
         finally:
             await stream.aclose()
 
@@ -218,15 +210,19 @@ class GatewaySchema(strawberry.Schema):
     def process_errors(
         self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
     ) -> None:
-        document = execution_context.graphql_document if execution_context is not None else None
-        for error in errors:
-            classify(error, document)
-        unexpected = [e for e in errors if (e.extensions or {}).get("code") == "INTERNAL"]
+        """Log only the errors no rule produced; the rest are answers (mapped by ErrorMapping)."""
+        unexpected = [e for e in errors if is_unexpected(e)]
         if unexpected:
             super().process_errors(unexpected, execution_context)
 
 
-schema = GatewaySchema(query=Query, mutation=Mutation, subscription=Subscription, types=list(EVENT_TYPES))
+schema = GatewaySchema(
+    query=Query,
+    mutation=Mutation,
+    subscription=Subscription,
+    types=list(EVENT_TYPES),
+    extensions=[lambda: ErrorMapping(ARGUMENTS)],
+)
 
 
 def export_sdl() -> str:

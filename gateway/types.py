@@ -2,15 +2,29 @@
 
 from __future__ import annotations
 
+import json
+from collections.abc import Callable
 from datetime import UTC, datetime
 from enum import Enum
+from typing import Any, TypedDict, cast
 
 import strawberry
 from google.protobuf.timestamp_pb2 import Timestamp
+from strawberry.scalars import JSON
 from strawberry.types import Info
+from strawberry.types.field import StrawberryField
 
 from assetcore.proto.v1 import events_pb2, job_pb2, library_pb2, orchestrator_pb2
 from gateway.context import context_of
+
+Resolver = Callable[..., Any]
+
+
+def documented(decorator: Callable[..., Any], description: str) -> Callable[[Resolver], StrawberryField]:
+    """`decorator(description=...)` (strawberry.field, .mutation, .subscription), typed: strawberry's
+    overload for a decorator call with keyword arguments only returns Any."""
+    decorate: Callable[[Resolver], StrawberryField] = decorator(description=description)
+    return decorate
 
 
 def _time(ts: Timestamp, present: bool = True) -> datetime | None:
@@ -30,8 +44,8 @@ class JobState(Enum):
     def from_proto(cls, value: int) -> JobState:
         return cls(job_pb2.JobState.Name(value).removeprefix("JOB_STATE_").lower())
 
-    def to_proto(self) -> job_pb2.JobState.ValueType:
-        return job_pb2.JobState.Value(f"JOB_STATE_{self.value.upper()}")
+    def to_proto(self) -> job_pb2.JobState:
+        return cast(job_pb2.JobState, job_pb2.JobState.Value(f"JOB_STATE_{self.value.upper()}"))
 
 
 @strawberry.enum
@@ -67,7 +81,7 @@ class Artifact:
     size_bytes: int
     blob_key: strawberry.Private[str]
 
-    @strawberry.field(description="Signed, expiring download URL.")
+    @documented(strawberry.field, "Signed, expiring download URL.")
     def url(self, info: Info) -> str:
         return context_of(info).sign(self.blob_key)
 
@@ -178,7 +192,7 @@ class Job:
     asset_id: strawberry.ID | None
     asset_version: int | None
     transitions: list[Transition]
-    input_json: strawberry.scalars.JSON
+    input_json: JSON
 
     @classmethod
     def from_proto(cls, j: job_pb2.Job) -> Job:
@@ -208,7 +222,7 @@ class Job:
                 )
                 for t in j.transitions
             ],
-            input_json=MessageToDict(j.input, preserving_proto_field_name=False),
+            input_json=JSON(MessageToDict(j.input, preserving_proto_field_name=False)),
         )
 
 
@@ -301,8 +315,28 @@ class AssetConnection:
 @strawberry.type
 class PipelineStep:
     name: str
+    description: str
     depends_on: list[str]
     max_attempts: int
+    backend: str = strawberry.field(description="The deployment's backend for the step.")
+    options_schema: JSON = strawberry.field(
+        description="JSON Schema of `stepOptions.<step>` with that backend: the options a job may set."
+    )
+    consumes: list[str]
+    produces: list[str]
+
+    @classmethod
+    def from_proto(cls, s: library_pb2.PipelineStep) -> PipelineStep:
+        return cls(
+            name=s.name,
+            description=s.description,
+            depends_on=list(s.depends_on),
+            max_attempts=s.max_attempts,
+            backend=s.backend,
+            options_schema=json.loads(s.options_schema or "{}"),
+            consumes=list(s.consumes),
+            produces=list(s.produces),
+        )
 
 
 @strawberry.type
@@ -409,8 +443,15 @@ EVENT_TYPES = (
 )
 
 
+class _EventFields(TypedDict):
+    job_id: strawberry.ID
+    sequence: int
+    at: datetime
+    step_name: str | None
+
+
 def event_from_proto(e: events_pb2.JobEvent) -> JobEvent:
-    base = {
+    base: _EventFields = {
         "job_id": strawberry.ID(e.job_id),
         "sequence": e.sequence,
         "at": e.at.ToDatetime(tzinfo=UTC),

@@ -13,6 +13,7 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 from assetcore.config import Settings
+from assetcore.steps.catalog import load_catalog
 from tests.support.postgres import PostgresUnavailable, create_database, postgres_server
 
 pytest_plugins = ["tests.support.moto_server"]  # the moto_endpoint fixture
@@ -43,13 +44,19 @@ async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     return await create_database(server, f"t_{uuid.uuid4().hex[:16]}")
 
 
+PROBE = "assetcore.steps.probe"
+
+
 def fast_settings(data_dir: Path, **overrides: object) -> Settings:
-    """Local-profile settings with short timeouts, for tests."""
+    """Local-profile settings with short timeouts, for tests.
+
+    The probe pipelines (noop steps shaped like the character pipeline) run the control
+    plane; the installed steps are declared too, on noop, so that their pipelines' jobs are
+    validated as in production but fail cheaply at their first quality gate if ever run."""
     values: dict[str, object] = {
         "data_dir": data_dir,
-        "backends": {
-            step: "noop" for step in ("tti", "refine", "image3d", "retopo", "rig", "anim", "export")
-        },
+        "plugins": [PROBE],
+        "backends": dict.fromkeys(load_catalog().step_names, "noop"),
         "retry": {"max_attempts": 3, "base_delay_s": 0.05, "max_delay_s": 0.2},
         "worker": {
             "visibility_timeout_s": 3.0,

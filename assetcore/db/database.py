@@ -16,7 +16,8 @@ read-only. Where the transaction runs depends on the driver in the URL:
   100 ms) and BEGIN IMMEDIATE (a transaction takes the write lock up front). Other processes
   on the same file (`assetcore up`) wait in the busy handler, in the writer thread.
 
-Inside fn, `db.wait_for(coroutine)` runs async work (blob I/O) the transaction needs.
+A transaction never waits for network I/O (blob copies, publishing): do that before or
+after it.
 
 Databases are shared per URL within a process (`open_database`), so the orchestrator's
 relay and the workers of the embedded mesh use one writer for the queue file.
@@ -26,7 +27,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
@@ -34,7 +35,6 @@ from typing import Any, TypeVar
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
-from sqlalchemy.util import await_only
 
 T = TypeVar("T")
 _READ_ONLY = "assetcore_read_only"
@@ -156,12 +156,6 @@ class Database:
                 finally:
                     await conn.rollback()
         return await asyncio.get_running_loop().run_in_executor(self._readers, self._read, fn)
-
-    def wait_for(self, coroutine: Coroutine[Any, Any, T], loop: asyncio.AbstractEventLoop) -> T:
-        """From inside a transaction function: run a coroutine on the loop and wait for it."""
-        if self.asynchronous:
-            return await_only(coroutine)  # fn runs in SQLAlchemy's greenlet on the loop itself
-        return asyncio.run_coroutine_threadsafe(coroutine, loop).result()
 
     async def dispose(self) -> None:
         if self._async_engine is not None:

@@ -83,6 +83,7 @@ jobs = Table(
     Column("asset_id", String(40)),
     Column("asset_version", Integer),
     Column("attachments", Text),  # JSON: files given with the input (a BVH), as artifacts
+    Column("trace_parent", String(60)),  # W3C traceparent of the request that created the job
     UniqueConstraint("tenant_id", "idempotency_key"),
     Index(None, "tenant_id", "project_id", "id"),
     Index(None, "tenant_id", "state"),
@@ -196,6 +197,7 @@ outbox = Table(
     Column("delay_s", Float, nullable=False, default=0.0),
     Column("created_at", Float, nullable=False),
     Column("published_at", Float),
+    Column("lease_until", Float),  # a polling relay's claim: others skip the row until then
     Index(None, "published_at", "id"),
 )
 
@@ -228,6 +230,20 @@ asset_versions = Table(
     Column("created_at", Float, nullable=False),
 )
 
+# A job's asset version number, claimed before its files are copied to the version's paths
+# (outside the transaction that records the version): no two plans ever share a version's
+# paths. The same job with the same files (a redelivery) gets its claim back.
+asset_version_claims = Table(
+    "asset_version_claims",
+    metadata,
+    Column("asset_id", String(40), primary_key=True),
+    Column("version", Integer, primary_key=True, autoincrement=False),
+    Column("job_id", String(40), nullable=False),
+    Column("plan_sha256", String(64), nullable=False),  # the files to publish: sources and names
+    Column("claimed_at", Float, nullable=False),
+    UniqueConstraint("job_id", "plan_sha256"),
+)
+
 # Measured step durations (exponentially weighted) for queue ETAs.
 step_stats = Table(
     "step_stats",
@@ -236,6 +252,19 @@ step_stats = Table(
     Column("mean_s", Float, nullable=False),
     Column("samples", Integer, nullable=False),
     Column("updated_at", Float, nullable=False),
+)
+
+# What the step workers of this deployment offer: each registers its backend and the features
+# available where it runs (e.g. FBX where bpy is installed); CreateJob checks jobs against it.
+worker_offers = Table(
+    "worker_offers",
+    metadata,
+    Column("step", String(40), primary_key=True),
+    Column("backend", String(60), primary_key=True),
+    Column("version", String(120), nullable=False),
+    Column("features", Text, nullable=False),  # JSON list
+    Column("worker_id", String(200), nullable=False),
+    Column("registered_at", Float, nullable=False),
 )
 
 # The durable SQL-table queue (local profile; also usable on Postgres). See assetcore/queues/sql.py.

@@ -7,7 +7,15 @@ Step tasks go to their step's queue, events to the event bus. Two paths feed it:
   publish, a queue outage, another replica's rows) are read from the table and published.
 A row is marked published only after its publish succeeded, so a crash in between
 publishes it again: consumers are idempotent (StartStep skips stale or finished steps;
-events carry a per-job sequence). On PostgreSQL, polling relays claim rows with SKIP LOCKED.
+events carry a per-job sequence).
+
+Polling never publishes inside a transaction (nor while holding row locks): one short
+transaction claims a batch by setting its lease (`lease_until`; on PostgreSQL the batch is
+picked with FOR UPDATE SKIP LOCKED, so concurrent claims never take the same row), then the
+rows are published with no transaction open, then marked published. Other relays skip
+leased rows until the lease ends, so two relays do not normally publish a row twice; if a
+relay dies holding a lease, its rows are published by whoever polls after the lease ends. A
+failed publish gives its leases back at once.
 """
 
 from __future__ import annotations
@@ -20,7 +28,7 @@ from collections.abc import Sequence
 from functools import partial
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, delete, select, update
+from sqlalchemy import Connection, bindparam, delete, or_, select, update
 
 from assetcore.db.database import Database
 from assetcore.db.schema import outbox
@@ -36,6 +44,16 @@ MARK_PUBLISHED = (
     .where(outbox.c.id.in_(bindparam("ids", expanding=True)))
     .values(published_at=bindparam("now"))
 )
+RELEASE = (
+    update(outbox)
+    .where(
+        outbox.c.id.in_(bindparam("ids", expanding=True)),
+        outbox.c.lease_until == bindparam("until"),
+        outbox.c.published_at.is_(None),
+    )
+    .values(lease_until=None)
+)
+RETURNED = (outbox.c.id, outbox.c.kind, outbox.c.topic, outbox.c.payload, outbox.c.priority, outbox.c.delay_s)
 
 
 class OutboxRelay:
@@ -49,8 +67,10 @@ class OutboxRelay:
         idle_poll_s: float = 1.0,
         poll_grace_s: float = 2.0,
         retention_s: float = 3600.0,
+        lease_s: float = 30.0,
     ) -> None:
-        """`poll_grace_s`: polling leaves younger rows to the hand-over path."""
+        """`poll_grace_s`: polling leaves younger rows to the hand-over path. `lease_s`: how long
+        rows claimed by polling are left to this relay (far longer than a publish takes)."""
         self._db = db
         self._queue = queue
         self._publisher = publisher
@@ -58,6 +78,24 @@ class OutboxRelay:
         self._idle_poll_s = idle_poll_s
         self._poll_grace_s = poll_grace_s
         self._retention_s = retention_s
+        self._lease_s = lease_s
+        claimable = (
+            select(outbox.c.id)
+            .where(
+                outbox.c.published_at.is_(None),
+                outbox.c.created_at <= bindparam("cutoff"),
+                or_(outbox.c.lease_until.is_(None), outbox.c.lease_until < bindparam("now")),
+            )
+            .order_by(outbox.c.id)
+            .limit(batch_size)
+            .with_for_update(skip_locked=True)  # PostgreSQL; SQLite's writer excludes other claims
+        )
+        self._claim = (
+            update(outbox)
+            .where(outbox.c.id.in_(claimable.scalar_subquery()))
+            .values(lease_until=bindparam("until"))
+            .returning(*RETURNED)
+        )
         self._handed_over: list[Row] = []
         self._published_unmarked: list[Row] = []  # marked in batches: a mark is a write transaction
         self._last_mark = 0.0
@@ -107,32 +145,27 @@ class OutboxRelay:
         await self._db.write(partial(_mark, rows=rows))
 
     async def poll_once(self, grace_s: float | None = None) -> int:
-        """Publish unpublished rows older than the grace period; returns how many."""
-        cutoff = time.time() - (self._poll_grace_s if grace_s is None else grace_s)
-        pending = (
-            select(outbox)
-            .where(outbox.c.published_at.is_(None), outbox.c.created_at <= cutoff)
-            .order_by(outbox.c.id)
-            .limit(self._batch_size)
-        )
-        if not self._db.sqlite:
-            # Several relays may poll one PostgreSQL: claim the rows while publishing them.
-            # (The transaction waits for the loop's publishers.)
-            loop = asyncio.get_running_loop()
-
-            def claim_publish_mark(conn: Connection) -> int:
-                rows = [dict(r) for r in conn.execute(pending.with_for_update(skip_locked=True)).mappings()]
-                self._db.wait_for(self._publish(rows), loop)
-                _mark(conn, rows)
-                return len(rows)
-
-            return await self._db.write(claim_publish_mark)
-        # SQLite locks the whole database: never hold it while publishing (the queue may live in
-        # the same file). One orchestrator process owns a SQLite store, so nobody else claims rows.
-        rows = await self._db.read(lambda conn: [dict(r) for r in conn.execute(pending).mappings()])
-        await self._publish(rows)
+        """Claim, publish and mark unpublished rows older than the grace period; returns how many."""
+        now = time.time()
+        cutoff = now - (self._poll_grace_s if grace_s is None else grace_s)
+        until = now + self._lease_s
+        rows = await self._db.write(partial(self._claim_rows, cutoff=cutoff, now=now, until=until))
+        if not rows:
+            return 0
+        try:
+            await self._publish(rows)
+        except Exception:
+            with contextlib.suppress(Exception):  # else the lease ends by itself
+                ids = [r["id"] for r in rows]
+                await self._db.write(lambda conn: conn.execute(RELEASE, {"ids": ids, "until": until}))
+            raise
         await self._db.write(lambda conn: _mark(conn, rows))
         return len(rows)
+
+    def _claim_rows(self, conn: Connection, *, cutoff: float, now: float, until: float) -> list[Row]:
+        """Lease a batch of due rows to this relay (one short transaction); oldest first."""
+        claimed = conn.execute(self._claim, {"cutoff": cutoff, "now": now, "until": until})
+        return sorted((dict(r._mapping) for r in claimed), key=lambda r: int(r["id"]))
 
     async def _publish(self, rows: Sequence[Row]) -> None:
         tasks = [

@@ -12,6 +12,10 @@ them without waiting; an idle consumer then long-polls each in turn for POLL_SLI
 wait_s is up, so a new message is seen within about one slice per queue polled. SQS waits
 in whole seconds, so the last wait is rounded up to a whole second.
 
+Tracing: a StepTask's trace context (its `trace_context`) also goes on the message as the
+`traceparent`/`tracestate` message attributes and the X-Ray `AWSTraceHeader` system
+attribute, for AWS-side tooling; the worker reads it from the body.
+
 Bodies are base64 (SQS bodies must be text; ours are protobuf bytes). A receipt is
 `<lane>:<SQS receipt handle>`, opaque to callers: it remembers which of the two work
 queues the message came from. SQS accepts an older receipt handle of a redelivered message
@@ -47,6 +51,7 @@ from assetcore.queues.base import (
     StaleReceipt,
     dlq_name,
 )
+from assetcore.telemetry import tracing
 
 log = logging.getLogger(__name__)
 
@@ -103,6 +108,22 @@ def _seconds(value: float, upper: int) -> int:
     return min(upper, max(0, math.ceil(value)))
 
 
+def trace_attributes(body: bytes) -> dict[str, Any]:
+    """SendMessage parameters carrying a StepTask's trace context where AWS tooling sees it: W3C
+    `traceparent`/`tracestate` message attributes (what OpenTelemetry's SQS instrumentations
+    read) and the X-Ray `AWSTraceHeader` system attribute. {} for a body without a trace."""
+    headers = tracing.trace_headers(body)
+    if not headers:
+        return {}
+    params: dict[str, Any] = {
+        "MessageAttributes": {k: {"DataType": "String", "StringValue": v} for k, v in headers.items()}
+    }
+    xray = tracing.xray_trace_header(headers[tracing.TRACEPARENT])
+    if xray is not None:
+        params["MessageSystemAttributes"] = {"AWSTraceHeader": {"DataType": "String", "StringValue": xray}}
+    return params
+
+
 class SqsStepQueue:
     def __init__(self, settings: AwsSettings) -> None:
         self._prefix = settings.queue_prefix
@@ -121,13 +142,15 @@ class SqsStepQueue:
             self._urls[name] = url
         return url
 
-    async def _send_raw(self, name: str, text: str, delay: int) -> str:
+    async def _send_raw(self, name: str, text: str, delay: int, trace: dict[str, Any] | None = None) -> str:
         if len(text) > MAX_BODY_BYTES:
             raise QueueError(f"message for {name!r} is {len(text)} bytes encoded; SQS takes {MAX_BODY_BYTES}")
         url = await self._url(name)
         client = await self._client.get()
         with _translated("SendMessage", name):
-            response = await client.send_message(QueueUrl=url, MessageBody=text, DelaySeconds=delay)
+            response = await client.send_message(
+                QueueUrl=url, MessageBody=text, DelaySeconds=delay, **(trace or {})
+            )
         return str(response["MessageId"])
 
     def _lane_name(self, queue: str, priority: int) -> str:
@@ -135,7 +158,8 @@ class SqsStepQueue:
 
     async def send(self, queue: str, body: bytes, *, priority: int = 0, delay_s: float = 0.0) -> str:
         text = base64.b64encode(body).decode("ascii")
-        return await self._send_raw(self._lane_name(queue, priority), text, _seconds(delay_s, MAX_DELAY_S))
+        name = self._lane_name(queue, priority)
+        return await self._send_raw(name, text, _seconds(delay_s, MAX_DELAY_S), trace_attributes(body))
 
     async def send_many(self, messages: Sequence[OutgoingMessage]) -> None:
         """SendMessageBatch, ten entries per call, per physical queue; any failed entry raises."""
@@ -154,7 +178,14 @@ class SqsStepQueue:
                             f"message for {name!r} is {len(text)} bytes encoded; SQS takes {MAX_BODY_BYTES}"
                         )
                     delay = _seconds(message.delay_s, MAX_DELAY_S)
-                    entries.append({"Id": str(i), "MessageBody": text, "DelaySeconds": delay})
+                    entries.append(
+                        {
+                            "Id": str(i),
+                            "MessageBody": text,
+                            "DelaySeconds": delay,
+                            **trace_attributes(message.body),
+                        }
+                    )
                 with _translated("SendMessageBatch", name):
                     response = await client.send_message_batch(QueueUrl=url, Entries=entries)
                 if response.get("Failed"):
@@ -255,7 +286,9 @@ class SqsStepQueue:
         """Copy the body to the DLQ, then delete the original (a crash in between leaves both)."""
         self._handle(message)  # a foreign receipt fails before anything is sent
         text = base64.b64encode(message.body).decode("ascii")
-        await self._send_raw(self.physical_name(message.queue, "dlq"), text, 0)
+        await self._send_raw(
+            self.physical_name(message.queue, "dlq"), text, 0, trace_attributes(message.body)
+        )
         await self.delete(message)
 
     async def _counts(self, name: str) -> tuple[int, int, int]:

@@ -1,23 +1,36 @@
 """A typed client of OrchestratorService's client calls, for the gateway and the CLI.
 
 Each call takes the caller's API key (the gateway forwards each request's own key). Failed
-calls raise ApiError subclasses carrying the orchestrator's code and field.
+calls raise ApiError subclasses carrying the orchestrator's code and field. Unary calls get a
+15 s deadline from the channel (`CallDefaults`); the live WatchJob stream has none. Reads are
+retried by gRPC on UNAVAILABLE (a call that never reached the orchestrator); writes are not,
+since a create without an idempotency key must not run twice.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable
+from collections.abc import AsyncGenerator, Awaitable
 from typing import TypeVar
 
 import grpc
 
 from assetcore.errors import ApiError
 from assetcore.proto.v1 import events_pb2, job_pb2, library_pb2, orchestrator_pb2, orchestrator_pb2_grpc
-from assetcore.rpc.channel import bearer, open_channel
+from assetcore.rpc.channel import (
+    CallDefaults,
+    MethodDefaults,
+    RetryPolicy,
+    bearer,
+    open_channel,
+    retry_service_config,
+)
 from assetcore.rpc.status import from_rpc_error
 
 T = TypeVar("T")
 TIMEOUT_S = 15.0
+SERVICE = orchestrator_pb2.DESCRIPTOR.services_by_name["OrchestratorService"].full_name
+READS = ("GetJob", "ListJobs", "GetAsset", "ListAssets", "ListPipelines", "WhoAmI")
+READ_RETRY = RetryPolicy(max_attempts=3, initial_backoff_s=0.1, max_backoff_s=1.0)
 
 
 async def _call(pending: Awaitable[T]) -> T:
@@ -29,7 +42,11 @@ async def _call(pending: Awaitable[T]) -> T:
 
 class OrchestratorApi:
     def __init__(self, address: str) -> None:
-        self._channel = open_channel(address)
+        self._channel = open_channel(
+            address,
+            interceptors=CallDefaults(unary=MethodDefaults(timeout_s=TIMEOUT_S)).interceptors(),
+            service_config=retry_service_config(SERVICE, READS, READ_RETRY),
+        )
         self._stub = orchestrator_pb2_grpc.OrchestratorServiceStub(self._channel)
 
     async def close(self) -> None:
@@ -39,49 +56,47 @@ class OrchestratorApi:
         self, key: str, job_input: job_pb2.JobInput, idempotency_key: str = ""
     ) -> orchestrator_pb2.CreateJobResponse:
         request = orchestrator_pb2.CreateJobRequest(input=job_input, idempotency_key=idempotency_key)
-        return await _call(self._stub.CreateJob(request, metadata=bearer(key), timeout=TIMEOUT_S))
+        return await _call(self._stub.CreateJob(request, metadata=bearer(key)))
 
     async def get_job(self, key: str, job_id: str) -> job_pb2.Job:
         request = orchestrator_pb2.GetJobRequest(job_id=job_id)
-        return await _call(self._stub.GetJob(request, metadata=bearer(key), timeout=TIMEOUT_S))
+        return await _call(self._stub.GetJob(request, metadata=bearer(key)))
 
     async def list_jobs(
         self, key: str, request: orchestrator_pb2.ListJobsRequest
     ) -> orchestrator_pb2.ListJobsResponse:
-        return await _call(self._stub.ListJobs(request, metadata=bearer(key), timeout=TIMEOUT_S))
+        return await _call(self._stub.ListJobs(request, metadata=bearer(key)))
 
     async def cancel_job(self, key: str, job_id: str) -> job_pb2.Job:
         request = orchestrator_pb2.CancelJobRequest(job_id=job_id)
-        return await _call(self._stub.CancelJob(request, metadata=bearer(key), timeout=TIMEOUT_S))
+        return await _call(self._stub.CancelJob(request, metadata=bearer(key)))
 
     async def retry_job(self, key: str, job_id: str) -> job_pb2.Job:
         request = orchestrator_pb2.RetryJobRequest(job_id=job_id)
-        return await _call(self._stub.RetryJob(request, metadata=bearer(key), timeout=TIMEOUT_S))
+        return await _call(self._stub.RetryJob(request, metadata=bearer(key)))
 
     async def review_step(self, key: str, request: orchestrator_pb2.ReviewStepRequest) -> job_pb2.Job:
-        return await _call(self._stub.ReviewStep(request, metadata=bearer(key), timeout=TIMEOUT_S))
+        return await _call(self._stub.ReviewStep(request, metadata=bearer(key)))
 
     async def get_asset(self, key: str, asset_id: str) -> library_pb2.Asset:
         request = orchestrator_pb2.GetAssetRequest(asset_id=asset_id)
-        return await _call(self._stub.GetAsset(request, metadata=bearer(key), timeout=TIMEOUT_S))
+        return await _call(self._stub.GetAsset(request, metadata=bearer(key)))
 
     async def list_assets(
         self, key: str, request: orchestrator_pb2.ListAssetsRequest
     ) -> orchestrator_pb2.ListAssetsResponse:
-        return await _call(self._stub.ListAssets(request, metadata=bearer(key), timeout=TIMEOUT_S))
+        return await _call(self._stub.ListAssets(request, metadata=bearer(key)))
 
     async def list_pipelines(self, key: str) -> orchestrator_pb2.ListPipelinesResponse:
         request = orchestrator_pb2.ListPipelinesRequest()
-        return await _call(self._stub.ListPipelines(request, metadata=bearer(key), timeout=TIMEOUT_S))
+        return await _call(self._stub.ListPipelines(request, metadata=bearer(key)))
 
     async def who_am_i(self, key: str) -> orchestrator_pb2.Principal:
-        return await _call(
-            self._stub.WhoAmI(orchestrator_pb2.WhoAmIRequest(), metadata=bearer(key), timeout=TIMEOUT_S)
-        )
+        return await _call(self._stub.WhoAmI(orchestrator_pb2.WhoAmIRequest(), metadata=bearer(key)))
 
     async def watch_job(
         self, key: str, job_id: str, after_sequence: int = 0
-    ) -> AsyncIterator[events_pb2.JobEvent]:
+    ) -> AsyncGenerator[events_pb2.JobEvent, None]:
         """The job's events, live; ends after the job's final event. Always closes the stream."""
         call = self._stub.WatchJob(
             orchestrator_pb2.WatchJobRequest(job_id=job_id, after_sequence=after_sequence),

@@ -12,11 +12,14 @@ result. A bad input is a `StepError` with a stable code, never an unhandled exce
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from assetcore.proto.v1 import job_pb2
+from assetcore.steps.options import NoOptions, StepOptions
+
+OptionsT = TypeVar("OptionsT", bound=StepOptions)
 
 
 class StepError(Exception):
@@ -81,6 +84,16 @@ class StepRequest:
     params: Mapping[str, Any]  # JobInput.step_options[step] as plain Python values
     seed: int
     inputs: Mapping[str, InputFile]  # the consumed inputs that exist, by artifact name
+    options: StepOptions = field(default_factory=NoOptions)  # `params` parsed by the step's model
+    produces: tuple[str, ...] = ()  # the artifact names the step declares
+
+    def options_as(self, model: type[OptionsT]) -> OptionsT:
+        """The parsed options as the step's model (a backend's own options extend it)."""
+        if not isinstance(self.options, model):
+            raise TypeError(
+                f"step {self.step}: options are {type(self.options).__name__}, not {model.__name__}"
+            )
+        return self.options
 
 
 @dataclass
@@ -103,20 +116,3 @@ class StepBackend(Protocol):
         """Load models or check dependencies, once per process. Raise StepError to refuse."""
 
     def run(self, request: StepRequest, progress: Progress) -> StepOutput: ...
-
-
-BackendFactory = Callable[[], StepBackend]
-StepFunction = Callable[[StepBackend, StepRequest, Progress], StepOutput]
-
-
-@dataclass(frozen=True)
-class StepDefinition:
-    """What a step service is: everything else comes from the shared runtime."""
-
-    name: str
-    consumes: tuple[str, ...]  # artifact names read from ancestor steps' outputs
-    backends: Mapping[str, BackendFactory]
-    default_backend: str
-    run: StepFunction
-    interactive: bool = False  # taken before batch work (tti, refine)
-    pool: str = "cpu"  # gpu | cpu: the production capacity that prices the step

@@ -1,87 +1,110 @@
 """The worker's view of the orchestrator: the step calls, with deadlines and retries.
 
-Every call has a deadline. Calls that change state (StartStep, CompleteStep, FailStep) are
-retried with backoff while the orchestrator is unreachable — for up to `retry_s`, with the
-queue lease kept alive meanwhile — because losing them would redo work; they are
-idempotent on the orchestrator side, so a retry after a lost response is harmless.
+Calls that change state (StartStep, CompleteStep, FailStep) must survive an orchestrator that
+is down for a while (a crash, a deploy): losing them would redo work. They are idempotent on
+the orchestrator side (on step id + generation, or attempt id), so sending one again after a
+lost response is harmless. The channel gives them that, with no retry loop here:
+
+- **wait_for_ready with one deadline, the retry budget** (`retry_s`, the setting
+  worker.orchestrator_retry_s, 120 s by default). While the orchestrator is unreachable the
+  call waits for the channel to (re)connect instead of failing fast; the channel retries the
+  connection every 0.25..2 s (CLIENT_OPTIONS), so the call goes out soon after the
+  orchestrator is back.
+- **gRPC's retry policy** (service config: UNAVAILABLE, exponential backoff 0.1 s .. 5 s,
+  5 attempts, gRPC's maximum) for a call that breaks in flight: the orchestrator died after
+  the request was sent and before it answered. Each retry again waits for ready, within the
+  same deadline.
+
+Neither is enough alone: wait_for_ready never resends a call that failed in flight, and the
+retry policy (at most 5 attempts, backoff capped per attempt) cannot span a two-minute outage.
+When the budget is spent the call raises OrchestratorUnavailable and the consumer releases the
+message (it comes back, and the queue lease was kept alive meanwhile).
+
+Progress reports and AbandonStep are advisory: one quick try, failing fast.
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
-import random
-import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable
 from typing import TypeVar
 
 import grpc
 
 from assetcore.proto.v1 import orchestrator_pb2, orchestrator_pb2_grpc
-from assetcore.rpc.channel import bearer, open_channel
+from assetcore.rpc.channel import (
+    CallDefaults,
+    MethodDefaults,
+    RetryPolicy,
+    method_path,
+    open_channel,
+    retry_service_config,
+)
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
-RETRYABLE = frozenset({grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED})
-CALL_TIMEOUT_S = 10.0
+SERVICE = orchestrator_pb2.DESCRIPTOR.services_by_name["OrchestratorService"].full_name
+DURABLE = ("StartStep", "CompleteStep", "FailStep", "RegisterWorker")  # must arrive: wait, retry in budget
+ADVISORY_TIMEOUT_S = 2.0
+RETRY = RetryPolicy(max_attempts=5, initial_backoff_s=0.1, max_backoff_s=5.0, multiplier=2.0)
 
 
 class OrchestratorUnavailable(Exception):
     """The orchestrator could not be reached within the retry budget."""
 
 
+def worker_channel(address: str, token: str, retry_s: float) -> grpc.aio.Channel:
+    """A channel to the orchestrator with the worker's credential, deadlines and retry policy."""
+    durable = MethodDefaults(timeout_s=retry_s, wait_for_ready=True)
+    defaults = CallDefaults(
+        token=token,
+        unary=MethodDefaults(timeout_s=ADVISORY_TIMEOUT_S, wait_for_ready=False),
+        methods={method_path(SERVICE, m): durable for m in DURABLE},
+    )
+    config = retry_service_config(SERVICE, DURABLE, RETRY)
+    return open_channel(address, interceptors=defaults.interceptors(), service_config=config)
+
+
 class OrchestratorClient:
     def __init__(self, address: str, token: str, retry_s: float) -> None:
-        self._channel = open_channel(address)
+        self._channel = worker_channel(address, token, retry_s)
         self._stub = orchestrator_pb2_grpc.OrchestratorServiceStub(self._channel)
-        self._metadata = bearer(token)
-        self._retry_s = retry_s
 
     async def close(self) -> None:
         await self._channel.close()
 
-    async def _retrying(self, call: Callable[[], Awaitable[T]]) -> T:
-        deadline = time.monotonic() + self._retry_s
-        delay = 0.05
-        while True:
-            try:
-                return await call()
-            except grpc.aio.AioRpcError as exc:
-                if exc.code() not in RETRYABLE:
-                    raise
-                if time.monotonic() + delay > deadline:
-                    raise OrchestratorUnavailable(exc.details() or exc.code().name) from exc
-                log.warning("orchestrator unreachable (%s); retrying in %.2fs", exc.code().name, delay)
-                await asyncio.sleep(delay * random.uniform(0.5, 1.0))
-                delay = min(delay * 2, 5.0)
+    @staticmethod
+    async def _durable(pending: Awaitable[T]) -> T:
+        try:
+            return await pending
+        except grpc.aio.AioRpcError as exc:
+            if exc.code() in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED):
+                log.warning("orchestrator unreachable within the retry budget: %s", exc.code().name)
+                raise OrchestratorUnavailable(exc.details() or exc.code().name) from exc
+            raise
 
     async def start_step(
         self, request: orchestrator_pb2.StartStepRequest
     ) -> orchestrator_pb2.StartStepResponse:
-        return await self._retrying(
-            lambda: self._stub.StartStep(request, metadata=self._metadata, timeout=CALL_TIMEOUT_S)
-        )
+        return await self._durable(self._stub.StartStep(request))
 
     async def complete_step(
         self, request: orchestrator_pb2.CompleteStepRequest
     ) -> orchestrator_pb2.CompleteStepResponse:
-        return await self._retrying(
-            lambda: self._stub.CompleteStep(request, metadata=self._metadata, timeout=CALL_TIMEOUT_S)
-        )
+        return await self._durable(self._stub.CompleteStep(request))
 
     async def fail_step(self, request: orchestrator_pb2.FailStepRequest) -> orchestrator_pb2.FailStepResponse:
-        return await self._retrying(
-            lambda: self._stub.FailStep(request, metadata=self._metadata, timeout=CALL_TIMEOUT_S)
-        )
+        return await self._durable(self._stub.FailStep(request))
 
     async def report_progress(
         self, request: orchestrator_pb2.ReportProgressRequest
     ) -> orchestrator_pb2.ReportProgressResponse:
         """One try with a short deadline: progress is advisory."""
-        response: orchestrator_pb2.ReportProgressResponse = await self._stub.ReportProgress(
-            request, metadata=self._metadata, timeout=2.0
-        )
+        response: orchestrator_pb2.ReportProgressResponse = await self._stub.ReportProgress(request)
         return response
 
     async def abandon_step(self, request: orchestrator_pb2.AbandonStepRequest) -> None:
-        await self._stub.AbandonStep(request, metadata=self._metadata, timeout=2.0)
+        await self._stub.AbandonStep(request)
+
+    async def register_worker(self, request: orchestrator_pb2.RegisterWorkerRequest) -> None:
+        await self._durable(self._stub.RegisterWorker(request))

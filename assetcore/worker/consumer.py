@@ -8,6 +8,10 @@ loses only the lease: the message comes back after the visibility timeout.
 SIGTERM (deploy, Spot interruption) → `drain()`: stop receiving, let in-flight steps finish
 within the grace period, then cancel the rest and release their messages (visibility 0)
 without counting an attempt.
+
+Telemetry: each attempt runs in a span continuing the job's trace (the task's trace_context),
+so the orchestrator calls join it; an executed step also writes its duration as a CloudWatch
+EMF line (assetcore/telemetry/emf.py) where the deployable turned EMF on.
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ from assetcore.blobs.base import BlobStore
 from assetcore.config import WorkerSettings
 from assetcore.proto.v1 import job_pb2, orchestrator_pb2, step_pb2
 from assetcore.queues.base import QueueError, QueueMessage, StaleReceipt, StepQueue
+from assetcore.telemetry import emf, tracing
 from assetcore.worker import metrics
 from assetcore.worker.backend import StepCancelled, StepError
 from assetcore.worker.client import OrchestratorClient, OrchestratorUnavailable
@@ -185,6 +190,21 @@ class QueueConsumer:
     async def _process(
         self, message: QueueMessage, task: step_pb2.StepTask, hosted: HostedStep, cancel: threading.Event
     ) -> None:
+        """One attempt, in its span: the orchestrator's server spans of the calls join the job's trace."""
+        info = hosted.info()
+        with tracing.step_span(
+            task,
+            backend=info.name,
+            backend_version=info.version,
+            queue=message.queue,
+            message_id=message.message_id,
+            delivery_count=message.receive_count,
+        ):
+            await self._attempt(message, task, hosted, cancel)
+
+    async def _attempt(
+        self, message: QueueMessage, task: step_pb2.StepTask, hosted: HostedStep, cancel: threading.Event
+    ) -> None:
         start = await self._client.start_step(
             orchestrator_pb2.StartStepRequest(
                 step_id=task.step_id,
@@ -195,13 +215,16 @@ class QueueConsumer:
         )
         if start.directive == orchestrator_pb2.START_DIRECTIVE_SKIP:
             log.info("skipping %s %s: %s", task.step_name, task.step_id, start.reason)
+            tracing.set_attributes({tracing.OUTCOME: "skipped"})
             await self._queue.delete(message)
             return
         if start.directive == orchestrator_pb2.START_DIRECTIVE_DEAD_LETTER:
             log.warning("dead-lettering %s %s: %s", task.step_name, task.step_id, start.reason)
+            tracing.set_attributes({tracing.OUTCOME: "dead_lettered"})
             await self._queue.dead_letter(message)
             return
         attempt_id = start.attempt_id
+        tracing.set_attributes({tracing.ATTEMPT: start.attempt, tracing.ATTEMPT_ID: attempt_id})
         info = hosted.info()
         metrics.IN_FLIGHT.labels(task.step_name).inc()
         try:
@@ -209,21 +232,37 @@ class QueueConsumer:
                 task, hosted, self._progress_sink(attempt_id), cancel, STEP_TIMEOUT_S
             )
         except StepCancelled:
+            tracing.set_attributes({tracing.OUTCOME: "cancelled"})
             await self._cancelled(message, attempt_id)
             metrics.STEPS.labels(task.step_name, info.name, "cancelled").inc()
             return
         except StepError as error:
             metrics.STEPS.labels(task.step_name, info.name, "failed").inc()
             log.warning("step %s %s failed: %s", task.step_name, task.step_id, error)
+            tracing.set_attributes({tracing.OUTCOME: "failed"})
+            tracing.mark_error(error.code, error.message)
             await self._failed(message, attempt_id, error)
             return
         finally:
             metrics.IN_FLIGHT.labels(task.step_name).dec()
         metrics.STEPS.labels(task.step_name, info.name, "succeeded").inc()
+        tracing.set_attributes({tracing.OUTCOME: "succeeded", tracing.CACHE_HIT: result.cache_hit})
         if result.cache_hit:
             metrics.CACHE_HITS.labels(task.step_name).inc()
         else:
             metrics.STEP_SECONDS.labels(task.step_name, info.name).observe(result.duration_seconds)
+            emf.emit(
+                emf.step_duration_record(
+                    task.step_name,
+                    result.duration_seconds,
+                    backend=result.backend or info.name,
+                    backend_version=result.backend_version or info.version,
+                    job_id=task.job_id,
+                    step_id=task.step_id,
+                    attempt=start.attempt,
+                    trace_id=tracing.current_trace_id(),
+                )
+            )
         await self._client.complete_step(
             orchestrator_pb2.CompleteStepRequest(
                 attempt_id=attempt_id,
@@ -235,7 +274,7 @@ class QueueConsumer:
                 duration_seconds=result.duration_seconds,
                 notes=result.notes,
                 metrics=result.metrics,
-                pool=hosted.definition.pool,
+                pool=hosted.pool,
             )
         )
         await self._queue.delete(message)

@@ -20,6 +20,8 @@ from google.protobuf.json_format import MessageToDict
 
 from assetcore.blobs.base import BlobNotFound, BlobStore, put_content
 from assetcore.proto.v1 import job_pb2, step_pb2
+from assetcore.steps.runner import prepare_request
+from assetcore.telemetry import tracing
 from assetcore.worker import cache
 from assetcore.worker.backend import ErrorCode, InputFile, StepCancelled, StepError, StepOutput, StepRequest
 from assetcore.worker.registry import HostedStep
@@ -97,8 +99,9 @@ class StepExecutor:
             cached.cache_hit = True
             cached.duration_seconds = 0.0
             return cached
-        request = StepRequest(
-            step=task.step_name,
+        request = prepare_request(
+            hosted.definition,
+            hosted.backend_name,
             job=task.job_input,
             params=MessageToDict(task.params),
             seed=task.seed,
@@ -111,16 +114,21 @@ class StepExecutor:
 
         bridge = ProgressBridge(loop, sink, store_preview, cancel, self._progress_interval_s)
         started = time.monotonic()
-        run = loop.run_in_executor(self._pool, self._run_backend, hosted, request, bridge)
-        try:
-            async with asyncio.timeout(timeout_s):
-                output = await run
-        except TimeoutError:
-            cancel.set()  # the backend stops at its next progress call
-            raise StepError(ErrorCode.TIMEOUT, f"step exceeded {timeout_s:.0f}s", retryable=True) from None
+        with tracing.child_span("run backend", {tracing.BACKEND: info.name}):
+            # In the span's context: the backend's progress reports (ReportProgress) join the trace.
+            backend = tracing.in_context(self._run_backend)
+            run = loop.run_in_executor(self._pool, backend, hosted, request, bridge)
+            try:
+                async with asyncio.timeout(timeout_s):
+                    output = await run
+            except TimeoutError:
+                cancel.set()  # the backend stops at its next progress call
+                message = f"step exceeded {timeout_s:.0f}s"
+                raise StepError(ErrorCode.TIMEOUT, message, retryable=True) from None
         duration = time.monotonic() - started
-        result = await self._save(task, info.name, info.version, output, duration)
-        await cache.store(self._blobs, task.tenant_id, task.step_name, key, result)
+        with tracing.child_span("store outputs"):
+            result = await self._save(task, info.name, info.version, output, duration)
+            await cache.store(self._blobs, task.tenant_id, task.step_name, key, result)
         return result
 
     @staticmethod

@@ -1,4 +1,4 @@
-"""Prometheus metrics of the step-worker runtime (served on ASSETCORE_METRICS_PORT)."""
+"""Prometheus metrics of the step-worker runtime (served on ASSETCORE_METRICS_HOST:ASSETCORE_METRICS_PORT)."""
 
 from __future__ import annotations
 

@@ -1,57 +1,58 @@
-"""The `noop` backend: passes its inputs through. Used only by runtime tests and benchmarks.
+"""The `noop` backend, every step's: used by runtime tests, benchmarks and control-plane probes.
 
-Its behaviour comes from the step's options (JobInput.step_options[step]):
+It goes through the step function like any backend (inputs checked, options parsed, output
+gated). For each artifact the step declares it outputs the input of that name when there is
+one (pass-through) and otherwise a small text derived from the step, the seed and the
+prompt, so a step whose quality gate reads real content (a concept image, a mesh) refuses
+it: noop runs the control plane, not the pipeline's content.
+
+Its options (JobInput.step_options[step], besides the step's own) steer it:
   sleep_s      seconds to spend, in `ticks` progress reports (default 0)
   ticks        progress reports (default 2)
   fail_code    fail every attempt with this code ...
   fail_message ... and message
   fail_retryable  whether the failure may be retried (default true)
-A step with no inputs outputs one small artifact derived from the prompt and seed.
 """
 
 from __future__ import annotations
 
 import time
 
-from assetcore.worker.backend import (
-    BackendInfo,
-    ErrorCode,
-    OutputFile,
-    Progress,
-    StepError,
-    StepOutput,
-    StepRequest,
-)
+from pydantic import Field
 
-OPTIONS = {"sleep_s", "ticks", "fail_code", "fail_message", "fail_retryable"}
+from assetcore.steps.options import Flag, Integer, Number, StepOptions, Text
+from assetcore.worker.backend import BackendInfo, OutputFile, Progress, StepError, StepOutput, StepRequest
+
+
+class NoopOptions(StepOptions):
+    sleep_s: Number = Field(0.0, ge=0.0, le=600.0)
+    ticks: Integer = Field(2, ge=1, le=1000)
+    fail_code: Text | None = Field(None, min_length=1, max_length=60)
+    fail_message: Text = Field("noop failure", max_length=2000)
+    fail_retryable: Flag = True
 
 
 class NoopBackend:
     def describe(self) -> BackendInfo:
-        return BackendInfo("noop", "1", ("passthrough",))
+        return BackendInfo("noop", "2", ("passthrough",))
 
     def load(self) -> None:
         return None
 
     def run(self, request: StepRequest, progress: Progress) -> StepOutput:
-        unknown = set(request.params) - OPTIONS
-        if unknown:
-            raise StepError(ErrorCode.INVALID_PARAMS, f"unknown noop options: {', '.join(sorted(unknown))}")
-        ticks = max(1, int(request.params.get("ticks", 2)))
-        sleep_s = float(request.params.get("sleep_s", 0.0))
-        for tick in range(1, ticks + 1):
-            if sleep_s:
-                time.sleep(sleep_s / ticks)
-            progress(tick / ticks, f"noop {tick}/{ticks}")
-        if "fail_code" in request.params:
-            raise StepError(
-                str(request.params["fail_code"]),
-                str(request.params.get("fail_message", "noop failure")),
-                retryable=bool(request.params.get("fail_retryable", True)),
-            )
-        if request.inputs:
-            files = [OutputFile(f.name, f.media_type, f.data) for f in request.inputs.values()]
-        else:
-            text = f"{request.step}:{request.seed}:{request.job.prompt.concept}"
-            files = [OutputFile("noop", "text/plain", text.encode())]
-        return StepOutput(files=files, notes=["noop backend: inputs passed through"])
+        options = request.options_as(NoopOptions)
+        for tick in range(1, options.ticks + 1):
+            if options.sleep_s:
+                time.sleep(options.sleep_s / options.ticks)
+            progress(tick / options.ticks, f"noop {tick}/{options.ticks}")
+        if options.fail_code is not None:
+            raise StepError(options.fail_code, options.fail_message, retryable=options.fail_retryable)
+        files = []
+        for name in request.produces:
+            given = request.inputs.get(name)
+            if given is not None:
+                files.append(OutputFile(name, given.media_type, given.data))
+            else:
+                text = f"{request.step}:{name}:{request.seed}:{request.job.prompt.concept}"
+                files.append(OutputFile(name, "text/plain", text.encode()))
+        return StepOutput(files=files, notes=["noop backend: declared outputs passed through or stood in"])

@@ -1,34 +1,26 @@
-"""Step services are found by name through the `assetcore.steps` entry points.
+"""The steps a worker node hosts: each step's declaration with its configured backend.
 
-The platform never imports a service module directly (services depend on the platform,
-not the other way); pyproject.toml registers each `services.<step>.step:STEP`.
+Declarations come from the catalog (assetcore.steps.catalog); configuration
+(`Settings.backends`) picks each step's backend, the declared default otherwise.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from importlib.metadata import entry_points
 
 from assetcore.config import Settings
+from assetcore.steps.catalog import UnknownStep, catalog_for
+from assetcore.steps.contract import BackendSpec, StepDefinition
+from assetcore.steps.runner import run_step
 from assetcore.worker.backend import (
     BackendInfo,
+    ErrorCode,
     Progress,
     StepBackend,
-    StepDefinition,
+    StepError,
     StepOutput,
     StepRequest,
 )
-from assetcore.worker.noop import NoopBackend
-
-NOOP = "noop"
-
-
-class UnknownStep(LookupError):
-    pass
-
-
-class UnknownBackend(LookupError):
-    pass
 
 
 @dataclass
@@ -37,7 +29,9 @@ class HostedStep:
 
     definition: StepDefinition
     backend_name: str
+    spec: BackendSpec
     backend: StepBackend
+    pool: str  # where it runs: prices its time (the deployment's placement, else the backend's pool)
     loaded: bool = False
 
     @property
@@ -47,46 +41,40 @@ class HostedStep:
     def info(self) -> BackendInfo:
         return self.backend.describe()
 
+    def load(self) -> None:
+        """Check the backend's requirements, then load it (once per process; may take minutes)."""
+        missing = [reason for r in self.spec.requires if (reason := r.missing()) is not None]
+        if missing:
+            raise StepError(
+                ErrorCode.BACKEND_UNAVAILABLE,
+                f"step {self.name}, backend {self.backend_name}: {'; '.join(missing)}",
+            )
+        self.backend.load()
+
+    def features(self) -> tuple[str, ...]:
+        """What this backend can deliver here (e.g. FBX only where bpy is installed)."""
+        return self.spec.available_features()
+
     def run(self, request: StepRequest, progress: Progress) -> StepOutput:
-        """The step function around the backend; noop skips it (it checks real outputs)."""
-        if self.backend_name == NOOP:
-            return self.backend.run(request, progress)
-        return self.definition.run(self.backend, request, progress)
+        return run_step(self.definition, self.backend, request, progress)
 
     def wanted_inputs(self, available: list[str]) -> list[str]:
-        """The input names to fetch: what the step consumes (noop takes everything to pass it on)."""
-        if self.backend_name == NOOP:
-            return available
+        """The input names to fetch: what the step consumes."""
         return [name for name in self.definition.consumes if name in available]
 
     def backend_names(self) -> list[str]:
-        return sorted({*self.definition.backends, NOOP})
-
-
-def step_definitions() -> dict[str, StepDefinition]:
-    found = {}
-    for ep in entry_points(group="assetcore.steps"):
-        definition = ep.load()
-        if not isinstance(definition, StepDefinition):
-            raise TypeError(f"entry point {ep.name} is not a StepDefinition")
-        found[ep.name] = definition
-    return found
+        return self.definition.backend_names()
 
 
 def host_step(definition: StepDefinition, settings: Settings) -> HostedStep:
     name = settings.backends.get(definition.name, definition.default_backend)
-    if name == NOOP:
-        return HostedStep(definition, NOOP, NoopBackend())
-    factory = definition.backends.get(name)
-    if factory is None:
-        known = ", ".join(sorted({*definition.backends, NOOP}))
-        raise UnknownBackend(f"step {definition.name} has no backend {name!r} (known: {known})")
-    return HostedStep(definition, name, factory())
+    spec = definition.backend(name)
+    return HostedStep(definition, name, spec, spec.create(), pool=settings.worker.pool or spec.pool)
 
 
 def host_steps(names: list[str], settings: Settings) -> list[HostedStep]:
-    definitions = step_definitions()
-    missing = [n for n in names if n not in definitions]
+    catalog = catalog_for(settings)
+    missing = [n for n in names if n not in catalog.steps]
     if missing:
-        raise UnknownStep(f"unknown step(s): {', '.join(missing)} (known: {', '.join(sorted(definitions))})")
-    return [host_step(definitions[n], settings) for n in names]
+        raise UnknownStep(f"unknown step(s): {', '.join(missing)} (known: {', '.join(catalog.step_names)})")
+    return [host_step(catalog.steps[n], settings) for n in names]

@@ -3,6 +3,11 @@
 `running_workers` composes a step deployable: the backends are loaded (health stays
 NOT_SERVING until they are), then the queue consumer starts; on exit it drains. The same
 function runs one step (`assetcore serve tti`) or all of them in one process (`generate`).
+
+StepService (Run, Describe) needs a worker credential (assetcore/rpc/credentials.py), checked
+by the same interceptors as the orchestrator's; health and reflection stay open. Run acts for
+the credential's tenant (an all-tenant credential must name one in the task), and reads only
+that tenant's blobs. Listeners bind to settings.step_host / settings.metrics_host.
 """
 
 from __future__ import annotations
@@ -19,10 +24,16 @@ import grpc
 
 from assetcore.adapters import open_blob_store, open_queue
 from assetcore.config import Settings
-from assetcore.errors import InvalidArgument
-from assetcore.proto.v1 import job_pb2, step_pb2, step_pb2_grpc
-from assetcore.rpc.server import GrpcServer
-from assetcore.rpc.status import to_status
+from assetcore.errors import InvalidArgument, PermissionDenied
+from assetcore.proto.v1 import job_pb2, orchestrator_pb2, step_pb2, step_pb2_grpc
+from assetcore.rpc.credentials import WorkerAuthenticator, WorkerScope, mint_worker_token
+from assetcore.rpc.interceptors import (
+    AuthInterceptor,
+    ErrorStatusInterceptor,
+    current_principal,
+    method_roles,
+)
+from assetcore.rpc.server import GrpcServer, listen_address
 from assetcore.worker import metrics
 from assetcore.worker.backend import StepCancelled, StepError
 from assetcore.worker.client import OrchestratorClient
@@ -31,7 +42,27 @@ from assetcore.worker.executor import StepExecutor
 from assetcore.worker.registry import HostedStep, host_steps
 
 log = logging.getLogger(__name__)
-SERVICE_NAME = step_pb2.DESCRIPTOR.services_by_name["StepService"].full_name
+SERVICE = step_pb2.DESCRIPTOR.services_by_name["StepService"]
+SERVICE_NAME = SERVICE.full_name
+ROLES = {"Run": "worker", "Describe": "worker"}
+
+
+def step_interceptors(internal_secret: str) -> list[object]:
+    """StepService's interceptors: errors to statuses, then worker credentials only."""
+    return [
+        ErrorStatusInterceptor([SERVICE_NAME]),
+        AuthInterceptor(WorkerAuthenticator(internal_secret), method_roles(SERVICE, ROLES)),
+    ]
+
+
+def step_listen_address(settings: Settings) -> str:
+    """Where `serve <step>` serves StepService: settings.step_host and step_port."""
+    return listen_address(settings.step_host, settings.step_port)
+
+
+def _owned(blob_key: str, tenant: str) -> bool:
+    parts = blob_key.split("/")
+    return blob_key.startswith(f"t/{tenant}/") and not {"", ".", ".."} & set(parts) and "\\" not in blob_key
 
 
 class StepServicer(step_pb2_grpc.StepServiceServicer):  # type: ignore[misc]  # untyped generated base
@@ -54,15 +85,25 @@ class StepServicer(step_pb2_grpc.StepServiceServicer):  # type: ignore[misc]  # 
             ready=self._hosted.loaded,
         )
 
+    def _authorized(self, requested: step_pb2.StepTask) -> step_pb2.StepTask:
+        """The task as it will run: under the credential's tenant, reading only that tenant's blobs."""
+        tenant = current_principal(WorkerScope).tenant_for(requested.tenant_id)
+        if requested.step_name != self._hosted.name:
+            raise InvalidArgument(f"this service runs step {self._hosted.name!r}", field="task.step_name")
+        for i, artifact in enumerate(requested.inputs):
+            if not _owned(artifact.blob_key, tenant):
+                raise PermissionDenied(
+                    "inputs must be blobs of the tenant the step runs for", field=f"task.inputs[{i}].blob_key"
+                )
+        task = step_pb2.StepTask()
+        task.CopyFrom(requested)
+        task.tenant_id = tenant
+        return task
+
     async def Run(
         self, request: step_pb2.RunRequest, context: grpc.aio.ServicerContext
     ) -> AsyncIterator[step_pb2.RunUpdate]:
-        task = request.task
-        if task.step_name != self._hosted.name or not task.tenant_id:
-            error = InvalidArgument(
-                f"this service runs step {self._hosted.name!r} and needs a tenant", field="task.step_name"
-            )
-            await context.abort_with_status(to_status(error))
+        task = self._authorized(request.task)
         updates: asyncio.Queue[step_pb2.RunUpdate | None] = asyncio.Queue()
 
         async def sink(fraction: float, message: str, preview: job_pb2.Artifact | None) -> bool:
@@ -99,15 +140,45 @@ class RunningWorkers:
     steps: list[HostedStep]
     grpc_port: int | None
     metrics_port: int | None
-    ready: asyncio.Event
+    ready: asyncio.Event  # backends loaded, StepService serving
+    registered: asyncio.Event  # the orchestrator knows what these steps offer; consuming
+    task: asyncio.Task[None]  # load, register, consume
+
+    async def wait_registered(self) -> None:
+        """Until the steps are registered; raises what stopped them first (a backend that cannot
+        load: BACKEND_UNAVAILABLE naming what is missing)."""
+        waiter = asyncio.ensure_future(self.registered.wait())
+        try:
+            await asyncio.wait({waiter, self.task}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            waiter.cancel()
+        if not self.registered.is_set():
+            self.task.result()  # raises the failure
+            raise RuntimeError("the workers stopped before registering")
 
 
 async def _load(steps: Sequence[HostedStep]) -> None:
     for hosted in steps:
-        await asyncio.to_thread(hosted.backend.load)
+        await asyncio.to_thread(hosted.load)
         hosted.loaded = True
         metrics.READY.labels(hosted.name, hosted.backend_name).set(1)
         log.info("step %s: backend %s loaded", hosted.name, hosted.backend_name)
+
+
+async def _register(steps: Sequence[HostedStep], client: OrchestratorClient, worker_id: str) -> None:
+    """Tell the orchestrator what each backend offers here (CreateJob checks jobs against it:
+    FBX only where some export worker has Blender). Waits for the orchestrator like StartStep."""
+    for hosted in steps:
+        info = hosted.info()
+        await client.register_worker(
+            orchestrator_pb2.RegisterWorkerRequest(
+                step=hosted.name,
+                backend=hosted.backend_name,
+                backend_version=info.version,
+                features=hosted.features(),
+                worker_id=worker_id,
+            )
+        )
 
 
 @asynccontextmanager
@@ -122,8 +193,9 @@ async def running_workers(
     steps = host_steps(list(step_names), settings)
     blobs = open_blob_store(settings)
     queue = open_queue(settings)
+    secret = settings.secret("internal_token")
     client = OrchestratorClient(
-        orchestrator_address, settings.secret("internal_token"), settings.worker.orchestrator_retry_s
+        orchestrator_address, mint_worker_token(secret), settings.worker.orchestrator_retry_s
     )
     consumer = QueueConsumer(steps, queue, blobs, client, settings.worker)
     server: GrpcServer | None = None
@@ -133,22 +205,30 @@ async def running_workers(
             raise ValueError("a StepService serves exactly one step")
         servicer = StepServicer(steps[0], direct)
         server = GrpcServer(
-            [SERVICE_NAME], lambda s: step_pb2_grpc.add_StepServiceServicer_to_server(servicer, s)
+            [SERVICE_NAME],
+            lambda s: step_pb2_grpc.add_StepServiceServicer_to_server(servicer, s),
+            interceptors=step_interceptors(secret),
         )
-    metrics_port = metrics.serve_metrics(settings.metrics_port) if settings.metrics_port is not None else None
-    ready = asyncio.Event()
+    metrics_port = (
+        metrics.serve_metrics(settings.metrics_port, settings.metrics_host)
+        if settings.metrics_port is not None
+        else None
+    )
+    ready, registered = asyncio.Event(), asyncio.Event()
 
     async def load_then_consume() -> None:
         await _load(steps)
         if server is not None:
             await server.set_serving(True)
         ready.set()
+        await _register(steps, client, consumer.worker_id)
+        registered.set()
         await consumer.run()
 
     port = await server.start(grpc_address) if server is not None and grpc_address is not None else None
     main = asyncio.create_task(load_then_consume(), name="worker")
     try:
-        yield RunningWorkers(consumer, steps, port, metrics_port, ready)
+        yield RunningWorkers(consumer, steps, port, metrics_port, ready, registered, main)
     finally:
         if server is not None:
             await server.set_serving(False)

@@ -116,7 +116,9 @@ class StepService(Construct):
         self.alarms = self._alarms(spec, alarm_topic)
         environment = {
             "ASSETCORE_STEP_PORT": str(STEP_PORT),
+            "ASSETCORE_STEP_HOST": "0.0.0.0",  # StepService.Run reachable from other tasks
             "ASSETCORE_METRICS_PORT": str(METRICS_PORT),
+            "ASSETCORE_METRICS_HOST": "0.0.0.0",
             "ASSETCORE_WORKER__DRAIN_GRACE_S": str(DRAIN_GRACE_S),
         }
         options = worker_service_options(
@@ -127,7 +129,13 @@ class StepService(Construct):
             task: ecs.TaskDefinition = ecs.FargateTaskDefinition(
                 self, "Task", cpu=spec.cpu, memory_limit_mib=spec.memory_mib
             )
-            runtime.add_container(self, task, spec.name, port=STEP_PORT, environment=environment)
+            runtime.add_container(
+                self,
+                task,
+                spec.name,
+                port=STEP_PORT,
+                environment={**environment, "ASSETCORE_WORKER__POOL": "cpu"},
+            )
             self.service = ecs.FargateService(self, "Service", task_definition=task, **options)
         else:
             task = ecs.Ec2TaskDefinition(self, "Task", network_mode=ecs.NetworkMode.AWS_VPC)
@@ -138,7 +146,11 @@ class StepService(Construct):
                 spec.name,
                 port=STEP_PORT,
                 gpu=True,
-                environment={**environment, "ASSETCORE_MODEL_DIR": MODEL_DIR},
+                environment={
+                    **environment,
+                    "ASSETCORE_MODEL_DIR": MODEL_DIR,
+                    "ASSETCORE_WORKER__POOL": "gpu",
+                },
             )
             container.add_mount_points(
                 ecs.MountPoint(container_path="/data", source_volume="models", read_only=True)

@@ -12,7 +12,8 @@ import aws_cdk as cdk
 from constructs import Construct
 
 from assetcore.adapters import max_receives
-from assetcore.config import STEP_NAMES, Settings
+from assetcore.config import Settings
+from assetcore.steps.catalog import Catalog, load_catalog
 
 GPU_INSTANCE_TYPES = ("g4dn.xlarge", "g4dn.2xlarge", "g4dn.4xlarge")  # one T4 each: Spot diversity
 # What an ECS task may take on the smallest of them (4 vCPU, 16 GiB; the agent keeps some).
@@ -28,31 +29,34 @@ MODEL_DIR = "/data/models"  # baked into the GPU AMI (deploy/ami), mounted read-
 
 @dataclass(frozen=True)
 class StepSpec:
-    """One step service. backlog_per_task is the scaling target: messages waiting per running
-    task that still meets the step's latency goal (goal seconds / seconds per message)."""
+    """One step service, from the step's declaration (assetcore.steps.contract.Resources)."""
 
     name: str
     cpu: int  # Fargate CPU units when the step runs on CPU (1024 = 1 vCPU)
     memory_mib: int
     min_tasks: int
     max_tasks: int
-    backlog_per_task: float
-    interactive: bool = False  # taken before batch work; keeps a warm task and the warm GPU pool
+    backlog_per_task: float  # the scaling target: messages waiting per running task
+    interactive: bool  # taken before batch work; keeps a warm task and the warm GPU pool
 
 
-STEPS = (
-    StepSpec("tti", 2048, 8192, min_tasks=1, max_tasks=8, backlog_per_task=4, interactive=True),
-    StepSpec("refine", 2048, 4096, min_tasks=1, max_tasks=10, backlog_per_task=8, interactive=True),
-    StepSpec("image3d", 2048, 8192, min_tasks=0, max_tasks=8, backlog_per_task=2),
-    StepSpec("retopo", 2048, 8192, min_tasks=0, max_tasks=10, backlog_per_task=4),
-    StepSpec("rig", 2048, 4096, min_tasks=0, max_tasks=10, backlog_per_task=4),
-    StepSpec("anim", 1024, 2048, min_tasks=0, max_tasks=10, backlog_per_task=8),
-    StepSpec("export", 1024, 2048, min_tasks=0, max_tasks=10, backlog_per_task=10),
-)
-if tuple(s.name for s in STEPS) != STEP_NAMES:
-    raise RuntimeError(
-        f"deploy STEPS {[s.name for s in STEPS]} differ from assetcore's STEP_NAMES {STEP_NAMES}"
+def step_specs(catalog: Catalog) -> tuple[StepSpec, ...]:
+    return tuple(
+        StepSpec(
+            name=step.name,
+            cpu=step.resources.cpu,
+            memory_mib=step.resources.memory_mib,
+            min_tasks=step.resources.min_tasks,
+            max_tasks=step.resources.max_tasks,
+            backlog_per_task=step.resources.backlog_per_task,
+            interactive=step.interactive,
+        )
+        for step in catalog.steps.values()
     )
+
+
+STEPS = step_specs(load_catalog())
+STEP_NAMES = tuple(spec.name for spec in STEPS)
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ from assetcore.worker.backend import ErrorCode, OutputFile, Progress, StepError,
 from services.anim.body import measure_body
 from services.anim.bvh import parse_bvh
 from services.anim.clips import build_clips, select_clips
-from services.anim.options import AnimOptions, parse_options
+from services.anim.options import AnimPlan, anim_plan
 from services.anim.retarget import retarget
 from services.anim.skinning import posed_model
 
@@ -27,9 +27,7 @@ PREVIEW_AT = 0.3  # share of the clip's length
 
 
 def animate(request: StepRequest, progress: Progress) -> StepOutput:
-    options = parse_options(request)
-    if "rigged" not in request.inputs:
-        raise StepError(ErrorCode.INVALID_INPUT, "anim: the input 'rigged' is missing")
+    options = anim_plan(request)
     data = request.inputs["rigged"].data
     model = read_glb(data)
     if model.skeleton is None or model.skin is None:
@@ -59,7 +57,7 @@ def animate(request: StepRequest, progress: Progress) -> StepOutput:
     )
 
 
-def _procedural(model: Model, options: AnimOptions, notes: list[str]) -> list[Clip]:
+def _procedural(model: Model, options: AnimPlan, notes: list[str]) -> list[Clip]:
     assert model.skeleton is not None
     kind = skeleton_kind(model.skeleton)
     if kind is None:
@@ -75,7 +73,7 @@ def _procedural(model: Model, options: AnimOptions, notes: list[str]) -> list[Cl
     return build_clips(measure_body(model, kind), names, float(options.fps), options.in_place)
 
 
-def _from_bvh(model: Model, options: AnimOptions, notes: list[str]) -> Clip:
+def _from_bvh(model: Model, options: AnimPlan, notes: list[str]) -> Clip:
     assert model.skeleton is not None
     if skeleton_kind(model.skeleton) == "quadruped":
         raise StepError(ErrorCode.INVALID_PARAMS, "animation.bvh: BVH retargeting needs a humanoid skeleton")

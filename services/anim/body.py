@@ -53,7 +53,8 @@ def measure_body(model: Model, kind: SkeletonKind) -> Body:
     heads = skeleton.heads.astype(np.float64)
 
     def head(name: str) -> Floats:
-        return heads[joint_index(skeleton, name)]
+        position: Floats = heads[joint_index(skeleton, name)]
+        return position
 
     if kind == "humanoid":
         legs = {

@@ -1,8 +1,4 @@
-"""The clip vocabulary (what job.animation.clips may name) and the procedural library behind it.
-
-The orchestrator validates clip names without importing services, so it mirrors these tuples:
-keep them simple lowercase words.
-"""
+"""The procedural clip library behind the clip vocabulary (services/anim/vocabulary.py)."""
 
 from __future__ import annotations
 
@@ -13,19 +9,15 @@ from assetcore.worker.backend import ErrorCode, StepError
 from services.anim.body import Body
 from services.anim.humanoid_clips import HUMANOID_BUILDERS
 from services.anim.quadruped_clips import QUADRUPED_BUILDERS
-
-HUMANOID_CLIPS = ("idle", "walk", "run", "jump", "attack", "wave")
-QUADRUPED_CLIPS = ("idle", "walk", "run")
-ALL_CLIPS = tuple(dict.fromkeys(HUMANOID_CLIPS + QUADRUPED_CLIPS))
+from services.anim.vocabulary import VOCABULARY
 
 _BUILDERS = {"humanoid": HUMANOID_BUILDERS, "quadruped": QUADRUPED_BUILDERS}
-_VOCABULARY = {"humanoid": HUMANOID_CLIPS, "quadruped": QUADRUPED_CLIPS}
 
 
 def select_clips(kind: str, requested: Sequence[str]) -> tuple[str, ...]:
     """The clips to make: all of the kind's when none are requested; INVALID_PARAMS names a clip
     the kind has not got."""
-    available = _VOCABULARY[kind]
+    available = VOCABULARY[kind]
     if not requested:
         return available
     for name in requested:

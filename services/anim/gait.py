@@ -70,7 +70,8 @@ def keyed(u: Floats, keys: list[tuple[float, float]]) -> Floats:
     segment = np.clip(np.searchsorted(times, u, side="right") - 1, 0, len(keys) - 2)
     span = np.maximum(times[segment + 1] - times[segment], 1e-12)
     local = smoothstep((u - times[segment]) / span)
-    return values[segment] + (values[segment + 1] - values[segment]) * local
+    eased: Floats = values[segment] + (values[segment + 1] - values[segment]) * local
+    return eased
 
 
 def foot_track(gait: Gait, phase: Floats, ankle_rest: Floats, pivot_rest: Floats) -> FootTrack:

@@ -71,7 +71,8 @@ def keyed_direction(u: Floats, keys: list[tuple[float, tuple[float, float, float
     """Directions eased between (time, vector) keys over normalised time u, unit length."""
     columns = [keyed(u, [(t, vector[axis]) for t, vector in keys]) for axis in range(3)]
     directions = np.stack(columns, axis=-1)
-    return directions / np.maximum(np.linalg.norm(directions, axis=-1, keepdims=True), 1e-12)
+    unit: Floats = directions / np.maximum(np.linalg.norm(directions, axis=-1, keepdims=True), 1e-12)
+    return unit
 
 
 def hang_arms(

@@ -62,13 +62,16 @@ class Poser:
         return heads
 
     def position(self, name: str) -> Floats:
-        return self.positions()[:, self.index(name)]
+        position: Floats = self.positions()[:, self.index(name)]
+        return position
 
     def rest(self, name: str) -> Floats:
-        return self._rest[self.index(name)]
+        rest: Floats = self._rest[self.index(name)]
+        return rest
 
     def rest_tail(self, name: str) -> Floats:
-        return self.skeleton.tails[self.index(name)].astype(np.float64)
+        tail: Floats = self.skeleton.tails[self.index(name)].astype(np.float64)
+        return tail
 
     def to_clip(self, name: str, fps: float, loop: bool) -> Clip:
         """The clip: local rotations (frames, joints, 4), hemisphere-continuous, unit length."""

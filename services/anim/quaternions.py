@@ -30,12 +30,13 @@ def multiply(a: Floats, b: Floats) -> Floats:
 
 
 def conjugate(q: Floats) -> Floats:
-    return np.asarray(q, dtype=np.float64) * np.array([-1.0, -1.0, -1.0, 1.0])
+    return np.asarray(q, dtype=np.float64) * np.array([-1.0, -1.0, -1.0, 1.0], dtype=np.float64)
 
 
 def normalize(q: Floats) -> Floats:
     q = np.asarray(q, dtype=np.float64)
-    return q / np.maximum(np.linalg.norm(q, axis=-1, keepdims=True), 1e-300)
+    unit: Floats = q / np.maximum(np.linalg.norm(q, axis=-1, keepdims=True), 1e-300)
+    return unit
 
 
 def from_axis_angle(axis: Floats, angle: Floats | float) -> Floats:

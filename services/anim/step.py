@@ -6,35 +6,21 @@ import numpy as np
 
 from assetcore.geometry.gltf import read_glb
 from assetcore.geometry.model import Clip
-from assetcore.worker.backend import (
-    ErrorCode,
-    Progress,
-    StepBackend,
-    StepDefinition,
-    StepError,
-    StepOutput,
-    StepRequest,
-)
-from services.anim.backends.procedural import ProceduralAnimBackend
-from services.anim.clips import ALL_CLIPS
-from services.anim.options import parse_options
+from assetcore.steps.contract import BackendSpec, Resources, StepDefinition
+from assetcore.worker.backend import ErrorCode, StepError, StepOutput, StepRequest
+from services.anim.options import BVH_INPUT, AnimOptions, fill_defaults
+from services.anim.vocabulary import ALL_CLIPS
 
 UNIT_TOLERANCE = 1e-3
 MIN_MOTION_DEGREES = 1.0  # some joint must turn at least this much over a generated clip
 
 
-def run_anim(backend: StepBackend, request: StepRequest, progress: Progress) -> StepOutput:
-    if "rigged" not in request.inputs:
-        raise StepError(ErrorCode.INVALID_INPUT, "anim: the input 'rigged' is missing")
-    parse_options(request)
-    output = backend.run(request, progress)
+def check_clips(output: StepOutput, request: StepRequest) -> None:
     animated = next((f for f in output.files if f.name == "animated"), None)
     if animated is None:
         raise StepError(ErrorCode.INTERNAL, "anim: the backend returned no 'animated' output")
     for clip in read_glb(animated.data).clips:
         check_clip(clip, generated=clip.name in ALL_CLIPS)
-    progress(1.0, "clips ready")
-    return output
 
 
 def check_clip(clip: Clip, generated: bool) -> None:
@@ -57,9 +43,19 @@ def check_clip(clip: Clip, generated: bool) -> None:
 
 STEP = StepDefinition(
     name="anim",
-    consumes=("rigged", "lod1", "lod2", "bvh"),
-    backends={"procedural": ProceduralAnimBackend},
+    description="Procedural clip library and BVH retargeting onto the rig",
+    consumes=("rigged", "lod1", "lod2", BVH_INPUT),
+    produces=("animated",),
+    backends={
+        "procedural": BackendSpec("services.anim.backends.procedural:ProceduralAnimBackend", pool="cpu")
+    },
     default_backend="procedural",
-    run=run_anim,
-    pool="gpu",
+    options=AnimOptions,
+    required_inputs=("rigged",),
+    gate=check_clips,
+    job_defaults=fill_defaults,
+    gate_aliases=("animation",),
+    reads=("animation",),
+    resources=Resources(cpu=1024, memory_mib=2048, min_tasks=0, max_tasks=10, backlog_per_task=8),
+    done_message="clips ready",
 )

@@ -1,6 +1,6 @@
-"""The export plan: the job's export options and the step's params, validated.
+"""The export plan: the job's export options (formats, engine, Draco) and the step's own.
 
-Step params (JobInput.step_options["export"]), all optional:
+Step options (JobInput.step_options["export"]), all optional:
 - "end_joints": "keep" | "strip" — override the preset's handling of *_End leaf joints;
 - "fbx_leaf_bones": bool — override whether Blender appends leaf bones to FBX chains.
 """
@@ -9,18 +9,59 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, Literal, Self
 
-from assetcore.worker.backend import ErrorCode, StepError, StepRequest
-from assetcore.worker.params import StepParams
+from pydantic import Field
+
+from assetcore.proto.v1 import job_pb2
+from assetcore.steps.options import Flag, OptionError, StepOptions
+from assetcore.worker.backend import StepRequest
 from services.export.presets import PRESETS, EnginePreset, words
 
 FORMATS = ("glb", "fbx")
-END_JOINTS = ("keep", "strip")
-PARAMS = ("end_joints", "fbx_leaf_bones")
 NAME_WORDS = 4  # words of the prompt that name an asset without a job name
 FALLBACK_NAME = "asset"
 _ARTICLES = frozenset({"a", "an", "the", "some"})
+
+
+class ExportOptions(StepOptions):
+    end_joints: Literal["keep", "strip"] | None = Field(
+        None, description="Override the engine preset's handling of *_End leaf joints."
+    )
+    fbx_leaf_bones: Flag | None = Field(None, description="Override whether FBX chains get leaf bones.")
+
+    @classmethod
+    def resolve(cls, job: job_pb2.JobInput, params: Mapping[str, Any]) -> Self:
+        for i, fmt in enumerate(job.export.formats):
+            if fmt.strip().lower() not in FORMATS:
+                raise OptionError(
+                    f"input.export.formats[{i}]",
+                    f"unknown export format {fmt!r} (known: {', '.join(FORMATS)})",
+                )
+        if job.export.engine.strip().lower() not in PRESETS:
+            known = ", ".join(name for name in PRESETS if name)
+            raise OptionError("input.export.engine", f"unknown engine {job.export.engine!r} (known: {known})")
+        return super().resolve(job, params)
+
+
+def requested_formats(job: job_pb2.JobInput) -> list[str]:
+    return list(dict.fromkeys(fmt.strip().lower() for fmt in job.export.formats)) or ["glb"]
+
+
+def fill_defaults(job: job_pb2.JobInput) -> None:
+    """The resolved job lists its formats (GLB when none) once each, and its engine in lowercase."""
+    formats = requested_formats(job)
+    del job.export.formats[:]
+    job.export.formats.extend(formats)
+    job.export.engine = job.export.engine.strip().lower()
+
+
+def needs(job: job_pb2.JobInput, options: StepOptions) -> dict[str, str]:
+    """FBX needs an exporter that can write it (Blender)."""
+    for i, fmt in enumerate(job.export.formats):
+        if fmt.strip().lower() == "fbx":
+            return {"fbx": f"input.export.formats[{i}]"}
+    return {}
 
 
 @dataclass(frozen=True)
@@ -36,30 +77,18 @@ class ExportPlan:
 
 
 def export_plan(request: StepRequest) -> ExportPlan:
-    """Validate export options and params; StepError(INVALID_PARAMS) names the bad field."""
-    options = request.job.export
-    formats = [fmt.strip().lower() for fmt in options.formats] or ["glb"]
-    unknown = sorted(set(formats) - set(FORMATS))
-    if unknown:
-        raise _invalid(f"export.formats: unknown format(s) {unknown}; expected some of {list(FORMATS)}")
-    engine = options.engine.strip().lower()
-    if engine not in PRESETS:
-        raise _invalid(f"export.engine: unknown engine {options.engine!r}; expected one of {sorted(PRESETS)}")
-    preset = _with_overrides(PRESETS[engine], request.params)
+    options = request.options_as(ExportOptions)
+    preset = PRESETS[request.job.export.engine.strip().lower()]
+    if options.end_joints is not None:
+        preset = replace(preset, strip_end_joints=options.end_joints == "strip")
+    if options.fbx_leaf_bones is not None:
+        preset = replace(preset, fbx=replace(preset.fbx, add_leaf_bones=options.fbx_leaf_bones))
     return ExportPlan(
-        preset=preset, base_name=asset_base_name(request), fbx="fbx" in formats, draco=options.draco
+        preset=preset,
+        base_name=asset_base_name(request),
+        fbx="fbx" in requested_formats(request.job),
+        draco=request.job.export.draco,
     )
-
-
-def _with_overrides(preset: EnginePreset, params: Mapping[str, Any]) -> EnginePreset:
-    options = StepParams("export", params, PARAMS)
-    if "end_joints" in options:
-        preset = replace(preset, strip_end_joints=options.choice("end_joints", "keep", END_JOINTS) == "strip")
-    if "fbx_leaf_bones" in options:
-        preset = replace(
-            preset, fbx=replace(preset.fbx, add_leaf_bones=options.flag("fbx_leaf_bones", False))
-        )
-    return preset
 
 
 def asset_base_name(request: StepRequest) -> str:
@@ -70,7 +99,3 @@ def asset_base_name(request: StepRequest) -> str:
         return " ".join(named)
     concept = [word for word in words(job.prompt.concept) if word not in _ARTICLES]
     return " ".join(concept[:NAME_WORDS]) or FALLBACK_NAME
-
-
-def _invalid(message: str) -> StepError:
-    return StepError(ErrorCode.INVALID_PARAMS, message)

@@ -12,33 +12,25 @@ import json
 
 import numpy as np
 
+from assetcore.blender import BPY
 from assetcore.geometry.gltf import read_glb
-from assetcore.worker.backend import (
-    ErrorCode,
-    Progress,
-    StepBackend,
-    StepDefinition,
-    StepError,
-    StepOutput,
-    StepRequest,
-)
-from services.export.backends.blender import BlenderExportBackend
-from services.export.backends.gltf import GltfExportBackend
+from assetcore.steps.contract import BackendSpec, Feature, Resources, StepDefinition
+from assetcore.worker.backend import ErrorCode, StepError, StepOutput, StepRequest
 from services.export.exporter import LODS, source_artifact
-from services.export.options import export_plan
+from services.export.options import ExportOptions, export_plan, fill_defaults, needs
 
 WEIGHT_SUM_TOLERANCE = 1e-3
 
 
-def run_export(backend: StepBackend, request: StepRequest, progress: Progress) -> StepOutput:
-    plan = export_plan(request)
+def check_source(request: StepRequest) -> None:
     source_artifact(request)
-    output = backend.run(request, progress)
+
+
+def check_export(output: StepOutput, request: StepRequest) -> None:
     expected = {"glb", "manifest", *(LODS[name] for name in LODS if name in request.inputs)}
-    if plan.fbx:
+    if export_plan(request).fbx:
         expected.add("fbx")
     _check_output(output, expected)
-    return output
 
 
 def _check_output(output: StepOutput, expected: set[str]) -> None:
@@ -73,10 +65,36 @@ def _gate(message: str) -> StepError:
 
 STEP = StepDefinition(
     name="export",
+    description="Engine-ready GLB/FBX files with engine presets, LODs and Draco",
     consumes=("animated", "rigged", "mesh", "lod1", "lod2"),
-    backends={"gltf": GltfExportBackend, "blender": BlenderExportBackend},
+    produces=("glb", "lod1_glb", "lod2_glb", "fbx", "manifest"),
+    backends={
+        "gltf": BackendSpec(
+            "services.export.backends.gltf:GltfExportBackend",
+            pool="cpu",
+            features=(Feature("glb"), Feature("draco"), Feature("fbx", requires=(BPY,))),
+        ),
+        "blender": BackendSpec(
+            "services.export.backends.blender:BlenderExportBackend",
+            pool="cpu",
+            requires=(BPY,),
+            features=(Feature("glb"), Feature("draco"), Feature("fbx", requires=(BPY,))),
+        ),
+    },
     default_backend="gltf",
-    run=run_export,
-    interactive=False,
-    pool="cpu",
+    options=ExportOptions,
+    precheck=check_source,
+    gate=check_export,
+    needs=needs,
+    job_defaults=fill_defaults,
+    library_files={
+        "glb": ".glb",
+        "fbx": ".fbx",
+        "lod1_glb": "_lod1.glb",
+        "lod2_glb": "_lod2.glb",
+        "manifest": "_manifest.json",
+    },
+    reads=("export",),
+    resources=Resources(cpu=1024, memory_mib=2048, min_tasks=0, max_tasks=10, backlog_per_task=10),
+    done_message="files ready",
 )

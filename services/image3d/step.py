@@ -4,30 +4,12 @@ from __future__ import annotations
 
 from assetcore.geometry import meshops
 from assetcore.geometry.gltf import read_glb
-from assetcore.worker.backend import (
-    ErrorCode,
-    Progress,
-    StepBackend,
-    StepDefinition,
-    StepError,
-    StepOutput,
-    StepRequest,
-)
-from services.image3d.backends.inflate import InflateBackend
-from services.image3d.options import parse_options
+from assetcore.steps.contract import BackendSpec, Resources, StepDefinition
+from assetcore.worker.backend import ErrorCode, StepError, StepOutput, StepRequest
+from services.image3d.options import Image3dOptions
 
 
-def run_image3d(backend: StepBackend, request: StepRequest, progress: Progress) -> StepOutput:
-    if "image" not in request.inputs:
-        raise StepError(ErrorCode.INVALID_INPUT, "image3d: the input 'image' is missing")
-    parse_options(request.params)
-    output = backend.run(request, progress)
-    check_mesh_output(output)
-    progress(1.0, "mesh ready")
-    return output
-
-
-def check_mesh_output(output: StepOutput) -> None:
+def check_mesh_output(output: StepOutput, request: StepRequest) -> None:
     """Quality gate: the "mesh" output is one closed, consistently wound component."""
     mesh_file = next((f for f in output.files if f.name == "mesh"), None)
     if mesh_file is None:
@@ -43,9 +25,15 @@ def check_mesh_output(output: StepOutput) -> None:
 
 STEP = StepDefinition(
     name="image3d",
+    description="Concept image to one watertight, coloured raw mesh",
     consumes=("image",),
-    backends={"inflate": InflateBackend},
+    produces=("mesh",),
+    backends={"inflate": BackendSpec("services.image3d.backends.inflate:InflateBackend", pool="cpu")},
     default_backend="inflate",
-    run=run_image3d,
-    pool="gpu",
+    options=Image3dOptions,
+    required_inputs=("image",),
+    gate=check_mesh_output,
+    gate_aliases=("mesh",),
+    resources=Resources(cpu=2048, memory_mib=8192, min_tasks=0, max_tasks=8, backlog_per_task=2),
+    done_message="mesh ready",
 )

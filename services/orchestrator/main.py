@@ -48,7 +48,9 @@ async def running(settings: Settings, address: str | None = None) -> AsyncIterat
     )
     servicer = OrchestratorServicer(core, Authenticator(db, settings.secret("internal_token")))
     server = GrpcServer(
-        [SERVICE_NAME], lambda s: orchestrator_pb2_grpc.add_OrchestratorServiceServicer_to_server(servicer, s)
+        [SERVICE_NAME],
+        lambda s: orchestrator_pb2_grpc.add_OrchestratorServiceServicer_to_server(servicer, s),
+        interceptors=servicer.interceptors(),
     )
     relay_task = asyncio.create_task(relay.run(), name="outbox-relay")
     try:

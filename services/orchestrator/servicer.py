@@ -1,142 +1,163 @@
-"""OrchestratorService over gRPC: authentication, authorization and error mapping around core."""
+"""OrchestratorService over gRPC: thin handlers around core.
+
+What each method requires is declared once, in ROLES; the server's interceptors
+(assetcore/rpc/interceptors.py, installed by `server_interceptors`) authenticate the caller,
+check that requirement, hand the Principal to the handler (`_principal()`), and map every
+error a handler raises (ApiError; a database error → UNAVAILABLE) to a status with details.
+"""
 
 from __future__ import annotations
 
-import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
-from functools import wraps
-from typing import Any
+import json
+from collections.abc import AsyncIterator, Sequence
+from typing import Any, TypeAlias
 
 import grpc
-from sqlalchemy.exc import OperationalError
 
-from assetcore.errors import ApiError, InvalidArgument, Unavailable
+from assetcore.config import Settings
+from assetcore.errors import InvalidArgument
 from assetcore.proto.v1 import events_pb2, job_pb2, library_pb2, orchestrator_pb2, orchestrator_pb2_grpc
-from assetcore.rpc.channel import token_from_metadata
-from assetcore.rpc.status import to_status
+from assetcore.rpc.interceptors import (
+    AuthInterceptor,
+    ErrorStatusInterceptor,
+    current_principal,
+    method_roles,
+)
+from assetcore.steps.catalog import Catalog
+from assetcore.steps.schema import options_schema
 from services.orchestrator import library
-from services.orchestrator.auth import Authenticator, authorize
-from services.orchestrator.core import MAX_PAGE, Orchestrator, Principal, decode_token, encode_token
-from services.orchestrator.pipelines import PIPELINES
+from services.orchestrator.auth import Authenticator
+from services.orchestrator.core import Orchestrator
+from services.orchestrator.paging import MAX_PAGE, decode_token, encode_token
+from services.orchestrator.principal import Principal
 
-log = logging.getLogger(__name__)
-Method = Callable[[Any, Principal, Any], Awaitable[Any]]
+SERVICE = orchestrator_pb2.DESCRIPTOR.services_by_name["OrchestratorService"]
+Context: TypeAlias = grpc.aio.ServicerContext
 
-
-def _as_api_error(exc: Exception) -> ApiError:
-    if isinstance(exc, ApiError):
-        return exc
-    if isinstance(exc, OperationalError):
-        log.warning("database unavailable: %s", exc.orig)
-        return Unavailable("the job store is busy or unreachable; retry")
-    raise exc
-
-
-def rpc(role: str) -> Callable[[Method], Callable[..., Awaitable[Any]]]:
-    """Authenticate from call metadata, check the role, and turn ApiErrors into gRPC statuses."""
-
-    def decorate(method: Method) -> Callable[..., Awaitable[Any]]:
-        @wraps(method)
-        async def handler(self: OrchestratorServicer, request: Any, context: grpc.aio.ServicerContext) -> Any:
-            try:
-                principal = await self.auth.authenticate(token_from_metadata(context.invocation_metadata()))
-                authorize(principal, role)
-                return await method(self, principal, request)
-            except (ApiError, OperationalError) as exc:
-                await context.abort_with_status(to_status(_as_api_error(exc)))
-
-        return handler
-
-    return decorate
+# The requirement of every method: a role (viewer < editor < admin) or "worker" (the
+# all-tenant worker credential). A method missing here fails the server at start.
+ROLES = {
+    "CreateJob": "editor",
+    "GetJob": "viewer",
+    "ListJobs": "viewer",
+    "CancelJob": "editor",
+    "RetryJob": "editor",
+    "ReviewStep": "editor",
+    "WatchJob": "viewer",
+    "GetAsset": "viewer",
+    "ListAssets": "viewer",
+    "ListPipelines": "viewer",
+    "WhoAmI": "viewer",
+    "StartStep": "worker",
+    "ReportProgress": "worker",
+    "CompleteStep": "worker",
+    "FailStep": "worker",
+    "AbandonStep": "worker",
+    "RegisterWorker": "worker",
+}
 
 
-class OrchestratorServicer(orchestrator_pb2_grpc.OrchestratorServiceServicer):
+def server_interceptors(auth: Authenticator) -> list[Any]:
+    """Outermost first: errors → statuses (including authentication's), then authentication."""
+    return [ErrorStatusInterceptor([SERVICE.full_name]), AuthInterceptor(auth, method_roles(SERVICE, ROLES))]
+
+
+def _pipeline_step(
+    catalog: Catalog, settings: Settings, name: str, depends_on: Sequence[str]
+) -> library_pb2.PipelineStep:
+    step = catalog.steps[name]
+    backend = catalog.backend_name(name, settings.backends)
+    return library_pb2.PipelineStep(
+        name=name,
+        depends_on=depends_on,
+        max_attempts=settings.retry_policy(name).max_attempts,
+        description=step.description,
+        backend=backend,
+        options_schema=json.dumps(options_schema(step, backend), sort_keys=True),
+        consumes=step.consumes,
+        produces=step.produces,
+    )
+
+
+def _principal() -> Principal:
+    return current_principal(Principal)
+
+
+class OrchestratorServicer(orchestrator_pb2_grpc.OrchestratorServiceServicer):  # type: ignore[misc]
     def __init__(self, core: Orchestrator, auth: Authenticator) -> None:
         self.core = core
         self.auth = auth
 
-    @rpc("editor")
-    async def CreateJob(self, principal: Principal, request: orchestrator_pb2.CreateJobRequest) -> Any:
-        return await self.core.create_job(principal, request)
+    def interceptors(self) -> list[Any]:
+        """The interceptors the server must install for this servicer (GrpcServer(interceptors=...))."""
+        return server_interceptors(self.auth)
 
-    @rpc("viewer")
-    async def GetJob(self, principal: Principal, request: orchestrator_pb2.GetJobRequest) -> job_pb2.Job:
-        return await self.core.get_job(principal, request.job_id)
+    async def CreateJob(
+        self, request: orchestrator_pb2.CreateJobRequest, context: Context
+    ) -> orchestrator_pb2.CreateJobResponse:
+        return await self.core.create_job(_principal(), request)
 
-    @rpc("viewer")
-    async def ListJobs(self, principal: Principal, request: orchestrator_pb2.ListJobsRequest) -> Any:
-        return await self.core.list_jobs(principal, request)
+    async def GetJob(self, request: orchestrator_pb2.GetJobRequest, context: Context) -> job_pb2.Job:
+        return await self.core.get_job(_principal(), request.job_id)
 
-    @rpc("editor")
-    async def CancelJob(
-        self, principal: Principal, request: orchestrator_pb2.CancelJobRequest
-    ) -> job_pb2.Job:
-        return await self.core.cancel_job(principal, request.job_id)
+    async def ListJobs(
+        self, request: orchestrator_pb2.ListJobsRequest, context: Context
+    ) -> orchestrator_pb2.ListJobsResponse:
+        return await self.core.list_jobs(_principal(), request)
 
-    @rpc("editor")
-    async def RetryJob(self, principal: Principal, request: orchestrator_pb2.RetryJobRequest) -> job_pb2.Job:
-        return await self.core.retry_job(principal, request.job_id)
+    async def CancelJob(self, request: orchestrator_pb2.CancelJobRequest, context: Context) -> job_pb2.Job:
+        return await self.core.cancel_job(_principal(), request.job_id)
 
-    @rpc("editor")
-    async def ReviewStep(
-        self, principal: Principal, request: orchestrator_pb2.ReviewStepRequest
-    ) -> job_pb2.Job:
-        return await self.core.review_step(principal, request)
+    async def RetryJob(self, request: orchestrator_pb2.RetryJobRequest, context: Context) -> job_pb2.Job:
+        return await self.core.retry_job(_principal(), request.job_id)
+
+    async def ReviewStep(self, request: orchestrator_pb2.ReviewStepRequest, context: Context) -> job_pb2.Job:
+        return await self.core.review_step(_principal(), request)
 
     async def WatchJob(
-        self, request: orchestrator_pb2.WatchJobRequest, context: grpc.aio.ServicerContext
+        self, request: orchestrator_pb2.WatchJobRequest, context: Context
     ) -> AsyncIterator[events_pb2.JobEvent]:
-        try:
-            principal = await self.auth.authenticate(token_from_metadata(context.invocation_metadata()))
-            authorize(principal, "viewer")
-            async for event in self.core.watch_job(principal, request.job_id, request.after_sequence):
-                yield event
-        except (ApiError, OperationalError) as exc:
-            await context.abort_with_status(to_status(_as_api_error(exc)))
+        async for event in self.core.watch_job(_principal(), request.job_id, request.after_sequence):
+            yield event
 
-    @rpc("viewer")
     async def GetAsset(
-        self, principal: Principal, request: orchestrator_pb2.GetAssetRequest
+        self, request: orchestrator_pb2.GetAssetRequest, context: Context
     ) -> library_pb2.Asset:
-        return await library.get_asset(self.core.db, principal, request.asset_id)
+        return await library.get_asset(self.core.db, _principal(), request.asset_id)
 
-    @rpc("viewer")
-    async def ListAssets(self, principal: Principal, request: orchestrator_pb2.ListAssetsRequest) -> Any:
+    async def ListAssets(
+        self, request: orchestrator_pb2.ListAssetsRequest, context: Context
+    ) -> orchestrator_pb2.ListAssetsResponse:
         if len(request.query) > 200:
             raise InvalidArgument("longer than 200 characters", field="query")
         size = min(request.page_size or 20, MAX_PAGE)
         after = decode_token(request.page_token, "ast") if request.page_token else None
         found, more = await library.list_assets(
-            self.core.db, principal, request.query, request.tags, size, after
+            self.core.db, _principal(), request.query, request.tags, size, after
         )
         return orchestrator_pb2.ListAssetsResponse(
             assets=found, next_page_token=encode_token(found[-1].id) if more else ""
         )
 
-    @rpc("viewer")
     async def ListPipelines(
-        self, principal: Principal, request: orchestrator_pb2.ListPipelinesRequest
-    ) -> Any:
+        self, request: orchestrator_pb2.ListPipelinesRequest, context: Context
+    ) -> orchestrator_pb2.ListPipelinesResponse:
+        catalog, settings = self.core.catalog, self.core.settings
         return orchestrator_pb2.ListPipelinesResponse(
             pipelines=[
                 library_pb2.Pipeline(
                     name=p.name,
                     description=p.description,
-                    steps=[
-                        library_pb2.PipelineStep(
-                            name=s.name,
-                            depends_on=s.depends_on,
-                            max_attempts=self.core.settings.retry_policy(s.name).max_attempts,
-                        )
-                        for s in p.steps
-                    ],
+                    steps=[_pipeline_step(catalog, settings, s.name, s.depends_on) for s in p.steps],
                 )
-                for p in PIPELINES.values()
+                for p in catalog.pipelines.values()
             ]
         )
 
-    @rpc("viewer")
-    async def WhoAmI(self, principal: Principal, request: orchestrator_pb2.WhoAmIRequest) -> Any:
+    async def WhoAmI(
+        self, request: orchestrator_pb2.WhoAmIRequest, context: Context
+    ) -> orchestrator_pb2.Principal:
+        principal = _principal()
         return orchestrator_pb2.Principal(
             tenant_id=principal.tenant_id,
             project_id=principal.project_id,
@@ -144,25 +165,34 @@ class OrchestratorServicer(orchestrator_pb2_grpc.OrchestratorServiceServicer):
             key_id=principal.key_id,
         )
 
-    @rpc("worker")
-    async def StartStep(self, principal: Principal, request: orchestrator_pb2.StartStepRequest) -> Any:
+    async def StartStep(
+        self, request: orchestrator_pb2.StartStepRequest, context: Context
+    ) -> orchestrator_pb2.StartStepResponse:
         return await self.core.start_step(request)
 
-    @rpc("worker")
     async def ReportProgress(
-        self, principal: Principal, request: orchestrator_pb2.ReportProgressRequest
-    ) -> Any:
+        self, request: orchestrator_pb2.ReportProgressRequest, context: Context
+    ) -> orchestrator_pb2.ReportProgressResponse:
         return await self.core.report_progress(request)
 
-    @rpc("worker")
-    async def CompleteStep(self, principal: Principal, request: orchestrator_pb2.CompleteStepRequest) -> Any:
+    async def CompleteStep(
+        self, request: orchestrator_pb2.CompleteStepRequest, context: Context
+    ) -> orchestrator_pb2.CompleteStepResponse:
         return await self.core.complete_step(request)
 
-    @rpc("worker")
-    async def FailStep(self, principal: Principal, request: orchestrator_pb2.FailStepRequest) -> Any:
+    async def FailStep(
+        self, request: orchestrator_pb2.FailStepRequest, context: Context
+    ) -> orchestrator_pb2.FailStepResponse:
         return await self.core.fail_step(request)
 
-    @rpc("worker")
-    async def AbandonStep(self, principal: Principal, request: orchestrator_pb2.AbandonStepRequest) -> Any:
+    async def AbandonStep(
+        self, request: orchestrator_pb2.AbandonStepRequest, context: Context
+    ) -> orchestrator_pb2.AbandonStepResponse:
         await self.core.abandon_step(request)
         return orchestrator_pb2.AbandonStepResponse()
+
+    async def RegisterWorker(
+        self, request: orchestrator_pb2.RegisterWorkerRequest, context: Context
+    ) -> orchestrator_pb2.RegisterWorkerResponse:
+        await self.core.register_worker(request)
+        return orchestrator_pb2.RegisterWorkerResponse()

@@ -12,7 +12,12 @@ FAILED = "failed"
 CANCELLED = "cancelled"
 PENDING = "pending"  # steps only: waiting for parents
 
+# Attempts only: a redelivery replaced it (its late result may still count); a worker released it.
+SUPERSEDED = "superseded"
+ABANDONED = "abandoned"
+
 JOB_TERMINAL = frozenset({SUCCEEDED, FAILED, CANCELLED})
+ACTIVE_JOB_STATES = frozenset({QUEUED, RUNNING, AWAITING_REVIEW})  # count against the tenant's quota
 STEP_DONE = frozenset({SUCCEEDED, FAILED, CANCELLED})
 
 JOB_STATE_PROTO = {

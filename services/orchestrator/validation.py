@@ -1,36 +1,45 @@
 """Job input validation and resolution: every check names the field it failed on.
 
 `resolve_input` returns a copy of the input with every default made explicit (pipeline,
-asset and rig type inferred from the prompt, seed, platform, formats, fps, name), so the
-stored job says exactly what was built, and steps never guess.
+asset and rig type inferred from the prompt, seed, platform, name, and what each step's
+declaration fills in: formats, fps, clips), so the stored job says exactly what was built.
+Each step's options are parsed here with the step's own model, and what the job asks of a
+step (FBX from export) is checked against what the deployment offers, so a bad job is
+refused before anything is queued.
 """
 
 from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Mapping
+from dataclasses import dataclass
 
-from assetcore.errors import InvalidArgument
+from assetcore.errors import FailedPrecondition, InvalidArgument
 from assetcore.ids import is_valid_id
 from assetcore.prompting import analyse_prompt
 from assetcore.proto.v1 import job_pb2
-from services.orchestrator.pipelines import PIPELINE_FOR_ASSET_TYPE, PIPELINES, Pipeline, resolve_gate
+from assetcore.steps.catalog import Catalog, OptionsInvalid
+from assetcore.steps.contract import StepDefinition
+from assetcore.steps.pipeline import Pipeline
 
 MAX_PROMPT_BYTES = 4096
 MAX_SEED = 2**31 - 1
 POLY_BUDGET_RANGE = (100, 1_000_000)
-FPS_RANGE = (1, 120)
-EXPORT_FORMATS = ("glb", "fbx")
-ENGINES = ("", "unity", "unreal", "godot")
 MAX_BVH_BYTES = 8 * 1024 * 1024
 MAX_STEP_OPTIONS_BYTES = 16 * 1024
 MAX_TAGS = 32
 TAG_RE = re.compile(r"^[a-z0-9][a-z0-9 _\-]{0,63}$")
-# The clip vocabulary of the anim step, per rig type (the orchestrator never imports services).
-CLIPS = {
-    job_pb2.RIG_TYPE_HUMANOID: ("idle", "walk", "run", "jump", "attack", "wave"),
-    job_pb2.RIG_TYPE_QUADRUPED: ("idle", "walk", "run"),
-}
+RIG_TYPE_FIELD = "constraints.rig_type"
+FEATURE_UNAVAILABLE = "FEATURE_UNAVAILABLE"
+
+
+@dataclass(frozen=True)
+class Offer:
+    """What the deployment's workers of a step offer: their backend(s) and features."""
+
+    backends: tuple[str, ...]
+    features: frozenset[str]
 
 
 def _check_enum(value: int, enum: object, field: str) -> None:
@@ -68,23 +77,31 @@ def check_safety(job: job_pb2.JobInput, blocked_terms: list[str]) -> None:
             )
 
 
-def _pipeline(job: job_pb2.JobInput) -> Pipeline:
+def _pipeline(job: job_pb2.JobInput, catalog: Catalog) -> Pipeline:
     if job.pipeline:
-        if job.pipeline not in PIPELINES:
-            known = ", ".join(sorted(PIPELINES))
+        if job.pipeline not in catalog.pipelines:
+            known = ", ".join(sorted(catalog.pipelines))
             raise InvalidArgument(
                 f"unknown pipeline {job.pipeline!r} (known: {known})", field="input.pipeline"
             )
-        return PIPELINES[job.pipeline]
-    if job.asset_type != job_pb2.ASSET_TYPE_UNSPECIFIED:
-        return PIPELINES[PIPELINE_FOR_ASSET_TYPE[job.asset_type]]
-    category = analyse_prompt(_prompt_text(job.prompt)).category
-    return PIPELINES["prop" if category == "prop" else "character"]
+        return catalog.pipelines[job.pipeline]
+    asset_type = job.asset_type
+    if asset_type == job_pb2.ASSET_TYPE_UNSPECIFIED:
+        category = analyse_prompt(_prompt_text(job.prompt)).category
+        asset_type = job_pb2.ASSET_TYPE_PROP if category == "prop" else job_pb2.ASSET_TYPE_CHARACTER
+    pipeline = catalog.pipeline_for(asset_type)
+    if pipeline is None:
+        raise InvalidArgument("no pipeline makes this asset type", field="input.asset_type")
+    return pipeline
 
 
-def _rig_type(job: job_pb2.JobInput, pipeline: Pipeline) -> job_pb2.RigType.ValueType:
+def _reads(catalog: Catalog, pipeline: Pipeline, field: str) -> bool:
+    return any(field in catalog.steps[name].reads for name in pipeline.step_names)
+
+
+def _rig_type(job: job_pb2.JobInput, pipeline: Pipeline, catalog: Catalog) -> job_pb2.RigType:
     requested = job.constraints.rig_type
-    if "rig" not in pipeline.step_names:
+    if not _reads(catalog, pipeline, RIG_TYPE_FIELD):
         if requested not in (job_pb2.RIG_TYPE_UNSPECIFIED, job_pb2.RIG_TYPE_STATIC):
             raise InvalidArgument(
                 f"the {pipeline.name} pipeline has no rig step", field="input.constraints.rig_type"
@@ -107,51 +124,25 @@ def _default_seed(job: job_pb2.JobInput) -> int:
     return int.from_bytes(digest[:4], "big") & MAX_SEED
 
 
-def _check_animation(job: job_pb2.JobInput, pipeline: Pipeline, rig_type: int) -> None:
-    anim = job.animation
-    if "anim" not in pipeline.step_names:
-        if anim.clips or anim.bvh:
-            raise InvalidArgument(f"the {pipeline.name} pipeline has no anim step", field="input.animation")
-        return
-    known = CLIPS[rig_type]
-    seen = set()
-    for i, clip in enumerate(anim.clips):
-        if clip not in known:
-            raise InvalidArgument(
-                f"unknown clip {clip!r} for this rig (known: {', '.join(known)})",
-                field=f"input.animation.clips[{i}]",
-            )
-        if clip in seen:
-            raise InvalidArgument(f"clip {clip!r} listed twice", field=f"input.animation.clips[{i}]")
-        seen.add(clip)
-    if anim.fps and not FPS_RANGE[0] <= anim.fps <= FPS_RANGE[1]:
-        raise InvalidArgument(f"must be within {FPS_RANGE[0]}..{FPS_RANGE[1]}", field="input.animation.fps")
-    if len(anim.bvh) > MAX_BVH_BYTES:
+def _check_unread_fields(job: job_pb2.JobInput, pipeline: Pipeline, catalog: Catalog) -> None:
+    """Fields only some steps read are refused when no step of the pipeline reads them."""
+    anim, export = job.animation, job.export
+    if (anim.clips or anim.bvh or anim.fps or anim.in_place) and not _reads(catalog, pipeline, "animation"):
+        raise InvalidArgument(f"the {pipeline.name} pipeline makes no animation", field="input.animation")
+    if (export.formats or export.engine or export.draco) and not _reads(catalog, pipeline, "export"):
+        raise InvalidArgument(f"the {pipeline.name} pipeline exports no model", field="input.export")
+
+
+def _check_bvh(job: job_pb2.JobInput, rig_type: int) -> None:
+    bvh = job.animation.bvh
+    if len(bvh) > MAX_BVH_BYTES:
         raise InvalidArgument(f"larger than {MAX_BVH_BYTES} bytes", field="input.animation.bvh")
-    if anim.bvh:
-        head = anim.bvh[:4096].lstrip().upper()
-        if not head.startswith(b"HIERARCHY") or b"MOTION" not in anim.bvh.upper():
+    if bvh:
+        head = bvh[:4096].lstrip().upper()
+        if not head.startswith(b"HIERARCHY") or b"MOTION" not in bvh.upper():
             raise InvalidArgument("not a BVH file (HIERARCHY ... MOTION)", field="input.animation.bvh")
         if rig_type != job_pb2.RIG_TYPE_HUMANOID:
             raise InvalidArgument("BVH motion retargets onto humanoid rigs only", field="input.animation.bvh")
-
-
-def _check_export(job: job_pb2.JobInput, pipeline: Pipeline) -> list[str]:
-    formats = [f.lower() for f in job.export.formats]
-    for i, fmt in enumerate(formats):
-        if fmt not in EXPORT_FORMATS:
-            raise InvalidArgument(
-                f"unknown export format {job.export.formats[i]!r} (known: {', '.join(EXPORT_FORMATS)})",
-                field=f"input.export.formats[{i}]",
-            )
-    if job.export.engine.lower() not in ENGINES:
-        raise InvalidArgument(
-            f"unknown engine {job.export.engine!r} (known: unity, unreal, godot)", field="input.export.engine"
-        )
-    if "export" not in pipeline.step_names and (formats or job.export.engine or job.export.draco):
-        raise InvalidArgument(f"the {pipeline.name} pipeline exports no model", field="input.export")
-    deduped = list(dict.fromkeys(formats))
-    return deduped or (["glb"] if "export" in pipeline.step_names else [])
 
 
 def _check_library(job: job_pb2.JobInput) -> list[str]:
@@ -175,16 +166,71 @@ def _check_library(job: job_pb2.JobInput) -> list[str]:
 def _check_step_options(job: job_pb2.JobInput, pipeline: Pipeline) -> None:
     for step in job.step_options:
         if step not in pipeline.step_names:
+            steps = ", ".join(pipeline.step_names)
             raise InvalidArgument(
-                f"the {pipeline.name} pipeline has no step {step!r}", field="input.step_options"
+                f"the {pipeline.name} pipeline has no step {step[:60]!r} (steps: {steps})",
+                field=f"input.step_options.{step[:60]}",
             )
     size = sum(len(v.SerializeToString()) for v in job.step_options.values())
     if size > MAX_STEP_OPTIONS_BYTES:
         raise InvalidArgument(f"larger than {MAX_STEP_OPTIONS_BYTES} bytes", field="input.step_options")
 
 
-def resolve_input(job: job_pb2.JobInput) -> tuple[job_pb2.JobInput, Pipeline, list[str]]:
-    """Validate and fill defaults. Returns (resolved input, pipeline, gated step names)."""
+def check_steps(
+    job: job_pb2.JobInput,
+    pipeline: Pipeline,
+    catalog: Catalog,
+    backends: Mapping[str, str],
+    offers: Mapping[str, Offer],
+) -> None:
+    """Each step's options parse with its configured backend's model, and what the job needs
+    of each step is offered by the deployment's workers of that step."""
+    for name in pipeline.step_names:
+        backend = catalog.backend_name(name, backends)
+        try:
+            options = catalog.parse_options(name, backend, job)
+        except OptionsInvalid as exc:
+            problem = exc.problems[0]
+            raise InvalidArgument(problem.message, field=problem.field) from None
+        definition = catalog.steps[name]
+        if definition.needs is None:
+            continue
+        offer = offers.get(name)
+        for feature, field in definition.needs(job, options).items():
+            if offer is not None and feature not in offer.features:
+                offered = ", ".join(sorted(offer.features)) or "nothing"
+                workers = ", ".join(offer.backends)
+                raise FailedPrecondition(
+                    f"this deployment's {name} workers ({workers}) cannot make {feature}: they offer "
+                    f"{offered}; {feature} {_requirements(definition, feature)}",
+                    field=field,
+                    code=FEATURE_UNAVAILABLE,
+                )
+
+
+def _requirements(definition: StepDefinition, feature: str) -> str:
+    labels = sorted(
+        {
+            r.label
+            for spec in definition.backends.values()
+            for f in spec.features
+            if f.name == feature
+            for r in f.requires
+        }
+    )
+    return f"needs {' and '.join(labels)}" if labels else "is declared by no backend of the step"
+
+
+def resolve_input(
+    job: job_pb2.JobInput,
+    catalog: Catalog,
+    backends: Mapping[str, str] | None = None,
+    offers: Mapping[str, Offer] | None = None,
+) -> tuple[job_pb2.JobInput, Pipeline, list[str]]:
+    """Validate and fill defaults. Returns (resolved input, pipeline, gated step names).
+
+    `backends`: the deployment's step -> backend (Settings.backends); `offers`: what its
+    workers registered (steps without registrations are not checked for features)."""
     _check_prompt(job)
     _check_enum(job.asset_type, job_pb2.AssetType, "input.asset_type")
     _check_enum(job.constraints.platform, job_pb2.Platform, "input.constraints.platform")
@@ -196,15 +242,15 @@ def resolve_input(job: job_pb2.JobInput) -> tuple[job_pb2.JobInput, Pipeline, li
     if job.constraints.HasField("poly_budget") and not POLY_BUDGET_RANGE[0] <= budget <= POLY_BUDGET_RANGE[1]:
         low, high = POLY_BUDGET_RANGE
         raise InvalidArgument(f"must be within {low}..{high} faces", field="input.constraints.poly_budget")
-    pipeline = _pipeline(job)
-    rig_type = _rig_type(job, pipeline)
-    _check_animation(job, pipeline, rig_type)
-    formats = _check_export(job, pipeline)
+    pipeline = _pipeline(job, catalog)
+    rig_type = _rig_type(job, pipeline, catalog)
+    _check_unread_fields(job, pipeline, catalog)
+    _check_bvh(job, rig_type)
     tags = _check_library(job)
     _check_step_options(job, pipeline)
     gates = []
     for i, gate in enumerate(job.review_gates):
-        step = resolve_gate(pipeline, gate)
+        step = catalog.resolve_gate(pipeline, gate)
         if step is None:
             raise InvalidArgument(
                 f"no step {gate!r} in the {pipeline.name} pipeline (steps: {', '.join(pipeline.step_names)})",
@@ -223,16 +269,14 @@ def resolve_input(job: job_pb2.JobInput) -> tuple[job_pb2.JobInput, Pipeline, li
         resolved.priority = job_pb2.PRIORITY_NORMAL
     if not resolved.HasField("seed"):
         resolved.seed = _default_seed(job)
-    if "anim" in pipeline.step_names:
-        resolved.animation.fps = resolved.animation.fps or 30
-        if not resolved.animation.clips:
-            resolved.animation.clips.extend(CLIPS[rig_type])
-    del resolved.export.formats[:]
-    resolved.export.formats.extend(formats)
-    resolved.export.engine = job.export.engine.lower()
     del resolved.tags[:]
     resolved.tags.extend(tags)
     del resolved.review_gates[:]
     resolved.review_gates.extend(dict.fromkeys(gates))
     resolved.name = job.name.strip() or job.prompt.concept.strip()[:80]
+    check_steps(resolved, pipeline, catalog, backends or {}, offers or {})
+    for name in pipeline.step_names:
+        fill = catalog.steps[name].job_defaults
+        if fill is not None:
+            fill(resolved)
     return resolved, pipeline, list(dict.fromkeys(gates))

@@ -48,7 +48,7 @@ def estimate_matte(rgb: RGB8) -> Mask:
 def _border_pixels(rgb: RGB8) -> npt.NDArray[np.float32]:
     ring = max(2, min(rgb.shape[:2]) // 100)
     sides = (rgb[:ring], rgb[-ring:], rgb[:, :ring], rgb[:, -ring:])
-    return np.concatenate([side.reshape(-1, 3) for side in sides]).astype(np.float32)
+    return np.concatenate([side.reshape(-1, 3) for side in sides], dtype=np.float32)
 
 
 def _rounded(colour: npt.NDArray[np.float32]) -> tuple[int, int, int]:

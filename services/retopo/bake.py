@@ -100,7 +100,7 @@ def _barycentric_planes(corners: npt.NDArray[np.float64]) -> npt.NDArray[np.floa
     area = edge_a[:, 0] * edge_b[:, 1] - edge_a[:, 1] * edge_b[:, 0]
     valid = np.abs(area) > 1e-12
     scale = np.where(valid, 1.0 / np.where(valid, area, 1.0), 0.0)[:, None]
-    planes = np.stack(
+    planes: npt.NDArray[np.float64] = np.stack(
         [
             (following[:, :, 1] - opposite[:, :, 1]) * scale,
             (opposite[:, :, 0] - following[:, :, 0]) * scale,

@@ -23,7 +23,7 @@ from assetcore.geometry.preview import render_mesh_preview
 from assetcore.worker.backend import OutputFile, Progress, StepOutput, StepRequest
 from services.retopo.bake import bake_texture
 from services.retopo.colour_source import ColourSource
-from services.retopo.options import resolve_options
+from services.retopo.options import RetopoOptions
 from services.retopo.repair import from_manifold
 from services.retopo.simplify import simplified, simplified_symmetric
 from services.retopo.source import SourceSolid, read_source
@@ -66,7 +66,7 @@ def decimated(source: SourceSolid, target: int) -> LowPoly:
 
 
 def retopologize(request: StepRequest, remesher: Remesher, progress: Progress) -> StepOutput:
-    options = resolve_options(request.job, request.params)
+    options = request.options_as(RetopoOptions)
     source = read_source(request.inputs["mesh"].data, options.symmetry)
     progress(0.1, "remeshing LOD0")
     colours = ColourSource(source.mesh)
@@ -74,12 +74,12 @@ def retopologize(request: StepRequest, remesher: Remesher, progress: Progress) -
     metrics: dict[str, float] = {
         "input_faces": float(source.mesh.face_count),
         "symmetric": float(source.symmetric),
-        "face_target": float(options.face_target),
+        "face_target": float(options.faces),
     }
     preview = None
     basis = source
     for level, (name, share) in enumerate(LOD_LEVELS):
-        target = max(round(options.face_target * share), 4)
+        target = max(round(options.faces * share), 4)
         lowpoly = remesher(source, target, progress) if level == 0 else decimated(basis, target)
         basis = lowpoly.basis or source
         progress(0.3 + 0.2 * level, f"unwrapping and baking {name}")

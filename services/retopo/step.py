@@ -4,37 +4,20 @@ from __future__ import annotations
 
 import numpy as np
 
+from assetcore.blender import BPY
 from assetcore.geometry import meshops
 from assetcore.geometry.gltf import read_glb
-from assetcore.worker.backend import (
-    ErrorCode,
-    Progress,
-    StepBackend,
-    StepDefinition,
-    StepError,
-    StepOutput,
-    StepRequest,
-)
-from services.retopo.backends.blender import BlenderBackend
-from services.retopo.backends.decimate import DecimateBackend
-from services.retopo.options import resolve_options
+from assetcore.steps.contract import BackendSpec, Resources, StepDefinition
+from assetcore.worker.backend import ErrorCode, StepError, StepOutput, StepRequest
+from services.retopo.options import RetopoOptions
 from services.retopo.pipeline import LOD_LEVELS
 
 FACE_COUNT_TOLERANCE = 0.10
 
 
-def run_retopo(backend: StepBackend, request: StepRequest, progress: Progress) -> StepOutput:
-    if "mesh" not in request.inputs:
-        raise StepError(ErrorCode.INVALID_INPUT, "retopo: the input 'mesh' is missing")
-    options = resolve_options(request.job, request.params)
-    output = backend.run(request, progress)
-    check_lods(output, options.face_target)
-    progress(1.0, "LODs ready")
-    return output
-
-
-def check_lods(output: StepOutput, face_target: int) -> None:
+def check_lods(output: StepOutput, request: StepRequest) -> None:
     """Quality gates: every LOD is watertight, textured, has UVs in 0..1 and its share of faces."""
+    face_target = request.options_as(RetopoOptions).faces
     files = {f.name: f for f in output.files}
     for name, share in LOD_LEVELS:
         if name not in files:
@@ -60,9 +43,20 @@ def check_lods(output: StepOutput, face_target: int) -> None:
 
 STEP = StepDefinition(
     name="retopo",
+    description="Remesh to the face budget, repair, symmetry, UVs, texture bake, LODs",
     consumes=("mesh",),
-    backends={"decimate": DecimateBackend, "blender": BlenderBackend},
+    produces=tuple(name for name, _ in LOD_LEVELS),
+    backends={
+        "decimate": BackendSpec("services.retopo.backends.decimate:DecimateBackend", pool="cpu"),
+        "blender": BackendSpec(
+            "services.retopo.backends.blender:BlenderBackend", pool="cpu", requires=(BPY,)
+        ),
+    },
     default_backend="decimate",
-    run=run_retopo,
-    pool="cpu",
+    options=RetopoOptions,
+    required_inputs=("mesh",),
+    gate=check_lods,
+    gate_aliases=("topology",),
+    resources=Resources(cpu=2048, memory_mib=8192, min_tasks=0, max_tasks=10, backlog_per_task=4),
+    done_message="LODs ready",
 )

@@ -247,7 +247,9 @@ def _fit_arm(front: Projection, arm: MedialPath, where: tuple[str, float], place
     def along(arc: float) -> Floats:
         if arc <= arm.length:
             return arm.at_length(arc)
-        return arm.points[-1] + (tip - arm.points[-1]) * (arc - arm.length) / max(reach - arm.length, 1e-9)
+        stretched = (tip - arm.points[-1]) * (arc - arm.length)
+        beyond: Floats = arm.points[-1] + stretched / max(reach - arm.length, 1e-9)
+        return beyond
 
     span = reach - shoulder_arc
     last = min((shoulder_arc + 0.92 * span) / arm.length, 1.0)

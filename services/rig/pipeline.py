@@ -17,7 +17,7 @@ from assetcore.geometry.preview import render_mesh_preview, render_model_preview
 from assetcore.worker.backend import ErrorCode, OutputFile, Progress, StepError, StepOutput, StepRequest
 from services.rig.fitting import fit_skeleton
 from services.rig.mesh_checks import check_riggable
-from services.rig.options import parse_options
+from services.rig.options import RigOptions
 from services.rig.rig_type import resolve_rig_kind
 from services.rig.transfer import transfer_skin
 from services.rig.voxels import VoxelGrid
@@ -33,7 +33,7 @@ SkinSolver = Callable[[WeldedSurface, Skeleton, VoxelGrid, ProgressFn, list[str]
 
 def rig_asset(request: StepRequest, progress: Progress, solve_weights: SkinSolver) -> StepOutput:
     notes: list[str] = []
-    options = parse_options(request.params)
+    options = request.options_as(RigOptions)
     source = read_glb(_input(request, "mesh"))
     kind = resolve_rig_kind(request.job, notes)
     if kind is None:

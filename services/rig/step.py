@@ -8,36 +8,22 @@ from __future__ import annotations
 
 import numpy as np
 
+from assetcore.blender import BPY
 from assetcore.geometry.gltf import read_glb
 from assetcore.geometry.model import Model
-from assetcore.worker.backend import (
-    ErrorCode,
-    Progress,
-    StepBackend,
-    StepDefinition,
-    StepError,
-    StepOutput,
-    StepRequest,
-)
-from services.rig.backends.blender import BlenderRigBackend
-from services.rig.backends.cpu import CpuRigBackend
-from services.rig.options import parse_options
+from assetcore.steps.contract import BackendSpec, Resources, StepDefinition
+from assetcore.worker.backend import ErrorCode, StepError, StepOutput, StepRequest
+from services.rig.options import RigOptions
 from services.rig.weights import MAX_INFLUENCES
 
 SKINNED_OUTPUTS = ("rigged", "lod1", "lod2")
 WEIGHT_SUM_TOLERANCE = 1e-4
 
 
-def run_rig(backend: StepBackend, request: StepRequest, progress: Progress) -> StepOutput:
-    if "mesh" not in request.inputs:
-        raise StepError(ErrorCode.INVALID_INPUT, "rig: the input 'mesh' is missing")
-    parse_options(request.params)
-    output = backend.run(request, progress)
+def check_skins(output: StepOutput, request: StepRequest) -> None:
     for output_file in output.files:
         if output_file.name in SKINNED_OUTPUTS:
             check_skin(read_glb(output_file.data), output_file.name)
-    progress(1.0, "rig ready")
-    return output
 
 
 def check_skin(model: Model, name: str) -> None:
@@ -62,9 +48,20 @@ def check_skin(model: Model, name: str) -> None:
 
 STEP = StepDefinition(
     name="rig",
+    description="Skeleton fitted to the mesh's shape, skin weights, skinned LODs",
     consumes=("mesh", "lod1", "lod2"),
-    backends={"cpu": CpuRigBackend, "blender": BlenderRigBackend},
+    produces=SKINNED_OUTPUTS,
+    backends={
+        "cpu": BackendSpec("services.rig.backends.cpu:CpuRigBackend", pool="cpu"),
+        "blender": BackendSpec(
+            "services.rig.backends.blender:BlenderRigBackend", pool="cpu", requires=(BPY,)
+        ),
+    },
     default_backend="cpu",
-    run=run_rig,
-    pool="gpu",
+    options=RigOptions,
+    required_inputs=("mesh",),
+    gate=check_skins,
+    reads=("constraints.rig_type",),
+    resources=Resources(cpu=2048, memory_mib=4096, min_tasks=0, max_tasks=10, backlog_per_task=4),
+    done_message="rig ready",
 )

@@ -41,7 +41,8 @@ class VoxelGrid:
     def indices(self, points: Floats) -> Ints:
         """Nearest voxel indices of model-space points (..., 3), clipped into the grid."""
         ijk = np.rint((np.asarray(points, dtype=np.float64) - self.origin) / self.pitch).astype(np.int64)
-        return np.clip(ijk, 0, np.array(self.shape) - 1)
+        clipped: Ints = np.clip(ijk, 0, np.array(self.shape) - 1)
+        return clipped
 
     def contains(self, points: Floats) -> Bools:
         """Whether each point lies in an occupied voxel (points outside the grid: False)."""

@@ -1,24 +1,22 @@
-"""The tti step's advanced options (JobInput.step_options["tti"])."""
+"""The tti step's options (JobInput.step_options["tti"])."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, Self
 
-from assetcore.worker.params import StepParams
+from pydantic import Field
 
-DEFAULT_SIZE = 1024
-MIN_SIZE, MAX_SIZE = 256, 2048
-KNOWN = ("size",)
-
-
-@dataclass(frozen=True)
-class TtiOptions:
-    size: int = DEFAULT_SIZE  # the square image's side in pixels
+from assetcore.proto.v1 import job_pb2
+from assetcore.steps.options import Integer, OptionError, StepOptions
+from services.tti.prompt_text import prompt_text
 
 
-def parse_options(params: Mapping[str, Any]) -> TtiOptions:
-    """Validate the options; INVALID_PARAMS names the offending field."""
-    options = StepParams("tti", params, KNOWN)
-    return TtiOptions(size=options.integer("size", DEFAULT_SIZE, MIN_SIZE, MAX_SIZE))
+class TtiOptions(StepOptions):
+    size: Integer = Field(1024, ge=256, le=2048, description="The square image's side in pixels.")
+
+    @classmethod
+    def resolve(cls, job: job_pb2.JobInput, params: Mapping[str, Any]) -> Self:
+        if not prompt_text(job):
+            raise OptionError("input.prompt.concept", "empty; tti draws from the prompt")
+        return super().resolve(job, params)

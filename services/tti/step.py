@@ -3,33 +3,14 @@
 from __future__ import annotations
 
 from assetcore.concept_image import METADATA_KEY, output_matte, read_concept_metadata
-from assetcore.worker.backend import (
-    ErrorCode,
-    Progress,
-    StepBackend,
-    StepDefinition,
-    StepError,
-    StepOutput,
-    StepRequest,
-)
-from services.tti.backends.procedural import ProceduralBackend
-from services.tti.options import parse_options
-from services.tti.prompt_text import prompt_text
+from assetcore.steps.contract import BackendSpec, Resources, StepDefinition
+from assetcore.worker.backend import ErrorCode, StepError, StepOutput, StepRequest
+from services.tti.options import TtiOptions
 
 
-def run_tti(backend: StepBackend, request: StepRequest, progress: Progress) -> StepOutput:
-    text = prompt_text(request.job)
-    if not text:
-        raise StepError(ErrorCode.INVALID_PARAMS, "prompt.concept: empty; tti draws from the prompt")
-    options = parse_options(request.params)
-    output = backend.run(request, progress)
-    check_concept_output(output, options.size)
-    progress(1.0, "concept image ready")
-    return output
-
-
-def check_concept_output(output: StepOutput, size: int) -> None:
+def check_concept_output(output: StepOutput, request: StepRequest) -> None:
     """Quality gate: a size x size RGBA PNG whose matte holds a subject clear of the borders."""
+    size = request.options_as(TtiOptions).size
     alpha = output_matte(output, size, "tti")
     if not alpha.any() or alpha[0].any() or alpha[-1].any() or alpha[:, 0].any() or alpha[:, -1].any():
         raise StepError(ErrorCode.INTERNAL, "tti: the subject's matte is empty or touches the image border")
@@ -40,10 +21,16 @@ def check_concept_output(output: StepOutput, size: int) -> None:
 
 STEP = StepDefinition(
     name="tti",
+    description="Prompt to concept image (RGBA PNG, the subject's matte in alpha)",
     consumes=(),
-    backends={"procedural": ProceduralBackend},
+    produces=("image",),
+    backends={"procedural": BackendSpec("services.tti.backends.procedural:ProceduralBackend", pool="cpu")},
     default_backend="procedural",
-    run=run_tti,
+    options=TtiOptions,
+    gate=check_concept_output,
     interactive=True,
-    pool="gpu",
+    gate_aliases=("image", "concept"),
+    library_files={"image": "_concept.png"},
+    resources=Resources(cpu=2048, memory_mib=8192, min_tasks=1, max_tasks=8, backlog_per_task=4),
+    done_message="concept image ready",
 )

@@ -153,15 +153,13 @@ async def test_job_end_to_end_through_graphql(mesh: MeshProcess) -> None:
 
 
 async def test_worker_killed_mid_step_is_redelivered(mesh: MeshProcess) -> None:
-    job_id = await create(mesh, "a knight", stepOptions={"retopo": {"sleep_s": 3, "ticks": 30}})
-    await wait_for(mesh, job_id, "retopo", "StepProgressEvent")
-    old = mesh.kill("retopo")
-    mesh.wait_restarted("retopo", old)
+    job_id = await create(mesh, "a knight", stepOptions={"topo": {"sleep_s": 3, "ticks": 30}})
+    await wait_for(mesh, job_id, "topo", "StepProgressEvent")
+    old = mesh.kill("topo")
+    mesh.wait_restarted("topo", old)
     seen = await events_across_outages(mesh, job_id)
     assert seen[-1]["state"] == "SUCCEEDED"
-    starts = [
-        e["attempt"] for e in seen if e["stepName"] == "retopo" and e["__typename"] == "StepStartedEvent"
-    ]
+    starts = [e["attempt"] for e in seen if e["stepName"] == "topo" and e["__typename"] == "StepStartedEvent"]
     assert starts == [1, 2], "the killed attempt, then the redelivery"
     job = (await graphql(mesh, JOB, id=job_id))["job"]
     assert job["state"] == "SUCCEEDED" and job["assetVersion"] == 1
@@ -172,21 +170,23 @@ async def test_worker_killed_mid_step_is_redelivered(mesh: MeshProcess) -> None:
 
 
 async def test_sigterm_drains_and_releases_the_step_without_spending_an_attempt(mesh: MeshProcess) -> None:
-    job_id = await create(mesh, "a knight", stepOptions={"rig": {"sleep_s": 6, "ticks": 60}})
-    await wait_for(mesh, job_id, "rig", "StepProgressEvent")
-    pid = mesh.pid("rig")
+    job_id = await create(mesh, "a knight", stepOptions={"bones": {"sleep_s": 6, "ticks": 60}})
+    await wait_for(mesh, job_id, "bones", "StepProgressEvent")
+    pid = mesh.pid("bones")
     os.kill(pid, signal.SIGTERM)  # a deploy or a Spot interruption notice; the grace period is 2 s
-    mesh.wait_restarted("rig", pid)
+    mesh.wait_restarted("bones", pid)
     seen = await events_across_outages(mesh, job_id)
     assert seen[-1]["state"] == "SUCCEEDED"
-    starts = [e["attempt"] for e in seen if e["stepName"] == "rig" and e["__typename"] == "StepStartedEvent"]
+    starts = [
+        e["attempt"] for e in seen if e["stepName"] == "bones" and e["__typename"] == "StepStartedEvent"
+    ]
     assert starts == [1, 1], "released on shutdown: the second run is still attempt 1"
 
 
 async def test_orchestrator_killed_mid_job_loses_nothing(mesh: MeshProcess) -> None:
     options = {step: {"sleep_s": 0.6, "ticks": 6} for step in STEPS}
     job_id = await create(mesh, "a knight", stepOptions=options)
-    await wait_for(mesh, job_id, "image3d", "StepStartedEvent")
+    await wait_for(mesh, job_id, "shape", "StepStartedEvent")
     old = mesh.kill("orchestrator")
     await asyncio.sleep(1.0)  # workers keep running and retry their calls
     mesh.wait_restarted("orchestrator", old)

@@ -16,10 +16,10 @@ pytest.importorskip("aws_cdk", reason="the deploy extra is not installed")
 pytest.importorskip("aioboto3", reason="the aws extra is not installed")
 
 from assetcore.adapters import max_receives
-from assetcore.config import STEP_NAMES, Settings
+from assetcore.config import Settings
 from deploy.stacks.image import COMPONENT_PATH
 from deploy.stacks.steps import BACKLOG_PER_TASK
-from deploy.stacks.topology import GPU_INSTANCE_TYPES, STEPS
+from deploy.stacks.topology import GPU_INSTANCE_TYPES, STEP_NAMES, STEPS
 
 pytestmark = pytest.mark.slow  # one CDK synth (~20-30 s) and cfn-lint (~10 s)
 
@@ -159,6 +159,9 @@ def test_gpu_steps_on_ec2_capacity_cpu_steps_on_fargate(synth: Synth) -> None:
         environment = {e["Name"]: e["Value"] for e in container["Environment"]}
         assert environment["ASSETCORE_PROFILE"] == "aws"
         assert environment["ASSETCORE_AWS__QUEUE_PREFIX"] == "assetcore-"
+        # Every listener binds the task's interface, not loopback (reachable from other tasks).
+        if name in STEP_NAMES:
+            assert environment["ASSETCORE_STEP_HOST"] == environment["ASSETCORE_METRICS_HOST"] == "0.0.0.0"
         secrets = {s["Name"] for s in container.get("Secrets", [])}
         assert "ASSETCORE_INTERNAL_TOKEN" in secrets
         assert ("DB_PASSWORD" in secrets) == (name == "orchestrator")  # only it reaches the job store
@@ -169,8 +172,11 @@ def test_gpu_steps_on_ec2_capacity_cpu_steps_on_fargate(synth: Synth) -> None:
                 {"ContainerPath": "/data", "ReadOnly": True, "SourceVolume": "models"}
             ]
             assert environment["ASSETCORE_MODEL_DIR"] == "/data/models"
+            assert environment["ASSETCORE_WORKER__POOL"] == "gpu", "its time is priced as GPU time"
         else:
             assert service["LaunchType"] == "FARGATE" and "ResourceRequirements" not in container
+            if name in STEP_NAMES:
+                assert environment["ASSETCORE_WORKER__POOL"] == "cpu", "its time is priced as Fargate time"
 
 
 def test_interactive_gpu_steps_start_on_the_warm_pool(synth: Synth) -> None:

@@ -1,23 +1,23 @@
-"""The GraphQL gateway on a real uvicorn server, over the embedded mesh (noop backends)."""
+"""The GraphQL gateway on a real uvicorn server, over the embedded mesh (jobs on the probe pipelines)."""
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from typing import Any
 
-import httpx
 import pytest
-from gql import Client, GraphQLRequest, gql
-from gql.transport.websockets import WebsocketsTransport
+from gql import GraphQLRequest, gql
+from gql.transport.exceptions import TransportQueryError
 
 from assetcore.config import Settings
-from gateway.app import running
+from assetcore.steps.catalog import load_catalog
 from gateway.schema import SDL_PATH, export_sdl
-from tests.support.harness import Harness, embedded
+from tests.conftest import PROBE
+from tests.support.gql import Gql, first_error, gateway_over_mesh
 
 pytestmark = pytest.mark.timeout(120)
+PROBE_STEPS = list(load_catalog((PROBE,)).pipelines["probe"].step_names)
 
 CREATE = """
 mutation Create($input: CreateAssetJobInput!, $key: String) {
@@ -42,55 +42,22 @@ subscription Events($id: ID!) {
 )
 
 
-@dataclass
-class Gql:
-    url: str
-    key: str
-    http: httpx.AsyncClient
-    harness: Harness
-
-    async def __call__(self, query: str, api_key: str | None = None, **variables: Any) -> dict[str, Any]:
-        headers = {"Authorization": f"Bearer {api_key or self.key}"}
-        response = await self.http.post(
-            f"{self.url}/graphql", json={"query": query, "variables": variables}, headers=headers
-        )
-        assert response.status_code == 200, response.text
-        return response.json()  # type: ignore[no-any-return]
-
-    def ws(self, key: str | None = None) -> Client:
-        transport = WebsocketsTransport(
-            url=self.url.replace("http", "ws") + "/graphql",
-            init_payload={"authorization": f"Bearer {key or self.key}"},
-            subprotocols=[WebsocketsTransport.GRAPHQLWS_SUBPROTOCOL],
-        )
-        return Client(transport=transport)
-
-
 @pytest.fixture
 async def g(settings: Settings) -> AsyncIterator[Gql]:
-    async with embedded(settings) as harness:
-        gateway_settings = settings.model_copy(
-            update={"orchestrator_address": harness.mesh.orchestrator_address, "gateway_port": 0}
-        )
-        async with running(gateway_settings) as gateway, httpx.AsyncClient(timeout=30) as http:
-            yield Gql(gateway.url, harness.key, http, harness)
-
-
-def _error(result: dict[str, Any]) -> dict[str, Any]:
-    assert result.get("errors"), result
-    return result["errors"][0]  # type: ignore[no-any-return]
+    async with gateway_over_mesh(settings) as client:
+        yield client
 
 
 async def test_job_through_graphql_with_live_events_and_downloads(g: Gql) -> None:
-    created = await g(CREATE, input={"prompt": {"concept": "a knight"}})
+    created = await g(CREATE, input={"prompt": {"concept": "a knight"}, "pipeline": "probe"})
     job = created["data"]["createAssetJob"]["job"]
-    assert job["pipeline"] == "character" and len(job["steps"]) == 7
+    assert job["pipeline"] == "probe" and len(job["steps"]) == len(PROBE_STEPS)
     seen = []
     async with g.ws() as session:
         async for event in session.subscribe(GraphQLRequest(EVENTS, variable_values={"id": job["id"]})):
             seen.append(event["jobEvents"])
     kinds = [(e["stepName"], e["__typename"]) for e in seen]
-    for step in ("tti", "refine", "image3d", "retopo", "rig", "anim", "export"):
+    for step in PROBE_STEPS:
         mine = [k for s, k in kinds if s == step]
         assert mine[0] == "StepQueuedEvent" and mine[1] == "StepStartedEvent"
         assert "StepProgressEvent" in mine and mine[-1] == "StepCompletedEvent"
@@ -118,18 +85,27 @@ async def test_job_through_graphql_with_live_events_and_downloads(g: Gql) -> Non
         id=result["data"]["job"]["assetId"],
     )
     assert asset["data"]["asset"]["latestVersion"] == 1
-    assert {e["stepName"] for e in asset["data"]["asset"]["versions"][0]["lineage"]} >= {"tti", "export"}
+    assert {e["stepName"] for e in asset["data"]["asset"]["versions"][0]["lineage"]} == set(PROBE_STEPS)
 
 
 async def test_queries(g: Gql) -> None:
     me = await g("{ me { tenantId projectId role } }")
     assert me["data"]["me"]["role"] == "admin"
-    pipelines = await g("{ pipelines { name steps { name dependsOn maxAttempts } } }")
-    assert {p["name"] for p in pipelines["data"]["pipelines"]} == {"character", "prop", "concept"}
+    pipelines = await g(
+        "{ pipelines { name steps { name dependsOn maxAttempts backend optionsSchema consumes produces } } }"
+    )
+    by_name = {p["name"]: p for p in pipelines["data"]["pipelines"]}
+    assert {"character", "prop", "concept", "probe"} <= set(by_name)
+    retopo = next(s for s in by_name["character"]["steps"] if s["name"] == "retopo")
+    assert retopo["backend"] == "noop" and retopo["consumes"] == ["mesh"]
+    assert {"face_target", "symmetry", "texture_size", "sleep_s"} <= set(
+        retopo["optionsSchema"]["properties"]
+    )
+    assert retopo["optionsSchema"]["additionalProperties"] is False
     ids = []
     for i in range(3):
         created = await g(
-            CREATE, input={"prompt": {"concept": f"castle {i}"}, "pipeline": "concept", "tags": ["keep"]}
+            CREATE, input={"prompt": {"concept": f"castle {i}"}, "pipeline": "probe_short", "tags": ["keep"]}
         )
         ids.append(created["data"]["createAssetJob"]["job"]["id"])
     for job_id in ids:
@@ -139,7 +115,7 @@ async def test_queries(g: Gql) -> None:
     assert [n["id"] for n in jobs["nodes"]] == ids[::-1][:2] and jobs["pageInfo"]["hasNextPage"]
     rest = await g(
         'query($after: String) { jobs(first: 5, after: $after, filter: {states: ["succeeded"],'
-        ' pipeline: "concept"}) { nodes { id } pageInfo { hasNextPage } } }',
+        ' pipeline: "probe_short"}) { nodes { id } pageInfo { hasNextPage } } }',
         after=jobs["pageInfo"]["endCursor"],
     )
     assert [n["id"] for n in rest["data"]["jobs"]["nodes"]] == [ids[0]]
@@ -152,23 +128,27 @@ async def test_queries(g: Gql) -> None:
 async def test_mutations_cancel_retry_review(g: Gql) -> None:
     created = await g(
         CREATE,
-        input={"prompt": {"concept": "a gated knight"}, "reviewGates": ["image"]},
+        input={"prompt": {"concept": "a gated knight"}, "pipeline": "probe", "reviewGates": ["sketch"]},
     )
     job_id = created["data"]["createAssetJob"]["job"]["id"]
     await g.harness.events(job_id)
     review = (
         "mutation($id: ID!, $d: ReviewDecision!) "
-        '{ reviewStep(jobId: $id, step: "tti", decision: $d, notes: "ok") { state } }'
+        '{ reviewStep(jobId: $id, step: "sketch", decision: $d, notes: "ok") { state } }'
     )
     approved = await g(review, id=job_id, d="APPROVE")
     assert approved["data"]["reviewStep"]["state"] in ("QUEUED", "RUNNING")
     assert (await g.harness.finish(job_id)).asset_version == 1
     again = await g(review, id=job_id, d="APPROVE")
-    assert _error(again)["extensions"]["code"] == "FAILED_PRECONDITION"
+    assert first_error(again)["extensions"]["code"] == "FAILED_PRECONDITION"
 
     slow = await g(
         CREATE,
-        input={"prompt": {"concept": "a slow knight"}, "stepOptions": {"tti": {"sleep_s": 2, "ticks": 40}}},
+        input={
+            "prompt": {"concept": "a slow knight"},
+            "pipeline": "probe",
+            "stepOptions": {"sketch": {"sleep_s": 2, "ticks": 40}},
+        },
     )
     slow_id = slow["data"]["createAssetJob"]["job"]["id"]
     cancelled = await g("mutation($id: ID!) { cancelJob(id: $id) { state } }", id=slow_id)
@@ -209,7 +189,7 @@ BAD_INPUTS = [
 async def test_bad_input_is_a_typed_error_naming_the_field(
     g: Gql, job_input: dict[str, Any], field: str
 ) -> None:
-    error = _error(await g(CREATE, input=job_input))
+    error = first_error(await g(CREATE, input=job_input))
     assert error["extensions"]["code"] in ("INVALID_ARGUMENT", "BAD_USER_INPUT")
     assert error["extensions"]["field"] == field, error
     assert (await g("{ jobs { nodes { id } } }"))["data"]["jobs"]["nodes"] == []
@@ -218,9 +198,9 @@ async def test_bad_input_is_a_typed_error_naming_the_field(
 
 
 async def test_malformed_ids_and_other_tenants(g: Gql) -> None:
-    error = _error(await g('{ job(id: "../../etc/passwd") { id } }'))
+    error = first_error(await g('{ job(id: "../../etc/passwd") { id } }'))
     assert error["extensions"] == {"code": "INVALID_ARGUMENT", "field": "id"}
-    error = _error(await g('mutation { cancelJob(id: "job_xyz") { id } }'))
+    error = first_error(await g('mutation { cancelJob(id: "job_xyz") { id } }'))
     assert error["extensions"]["field"] == "id"
     created = await g(CREATE, input={"prompt": {"concept": "mine"}, "pipeline": "concept"})
     job_id = created["data"]["createAssetJob"]["job"]["id"]
@@ -231,7 +211,7 @@ async def test_malformed_ids_and_other_tenants(g: Gql) -> None:
         ("mutation($id: ID!) { cancelJob(id: $id) { id } }", {"id": job_id}),
         ("query($id: ID!) { asset(id: $id) { id } }", {"id": done.asset_id}),
     ]:
-        error = _error(await g(query, api_key=rival, **variables))
+        error = first_error(await g(query, api_key=rival, **variables))
         assert error["extensions"]["code"] == "NOT_FOUND"
     assert (await g("{ jobs { nodes { id } } }", api_key=rival))["data"]["jobs"]["nodes"] == []
     assert (await g("{ assets { nodes { id } } }", api_key=rival))["data"]["assets"]["nodes"] == []
@@ -273,3 +253,34 @@ async def test_subscription_client_can_resume(g: Gql) -> None:
         ]
     assert seqs and seqs[0] == 4
     await asyncio.sleep(0)
+
+
+async def test_errors_name_the_argument_the_client_wrote(g: Gql) -> None:
+    """The ErrorMapping extension: orchestrator fields in this API's names, on every operation type."""
+    error = first_error(await g('{ mine: job(id: "job_nope") { id } }'))
+    assert error["extensions"] == {"code": "INVALID_ARGUMENT", "field": "id"} and error["path"] == ["mine"]
+    error = first_error(await g("{ jobs(first: 500) { nodes { id } } }"))
+    assert error["extensions"] == {"code": "INVALID_ARGUMENT", "field": "first"}
+    error = first_error(await g('{ assets(after: "bad") { nodes { id } } }'))
+    assert error["extensions"] == {"code": "INVALID_ARGUMENT", "field": "after"}
+    error = first_error(await g('{ jobs(filter: {states: ["done"]}) { nodes { id } } }'))
+    assert error["extensions"] == {"code": "INVALID_ARGUMENT", "field": "filter.states[0]"}
+    huge = "job_" + "x" * 100_000
+    error = first_error(await g("query($id: ID!) { job(id: $id) { id } }", id=huge))
+    assert error["extensions"] == {"code": "INVALID_ARGUMENT", "field": "id"}
+    assert len(error["message"].encode()) <= 400, "the orchestrator's message stays bounded"
+
+    for job_id, after, field in [("job_nope", 0, "jobId"), ("job_nope", -1, "afterSequence")]:
+        query = gql(
+            "subscription($id: ID!, $after: Int!)"
+            " { jobEvents(jobId: $id, afterSequence: $after) { sequence } }"
+        )
+        with pytest.raises(TransportQueryError) as raised:
+            async with g.ws() as session:
+                request = GraphQLRequest(query, variable_values={"id": job_id, "after": after})
+                async for _ in session.subscribe(request):
+                    pass
+        assert raised.value.errors is not None
+        assert raised.value.errors[0]["extensions"] == {"code": "INVALID_ARGUMENT", "field": field}
+    response = await g.http.post(f"{g.url}/graphql", json={"query": "{ me { role } }"})
+    assert response.json()["errors"][0]["extensions"] == {"code": "UNAUTHENTICATED"}

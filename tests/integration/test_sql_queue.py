@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import sys
+import time
 from collections.abc import AsyncIterator
 
 import pytest
@@ -53,22 +54,25 @@ async def test_heartbeat_extends_and_release_returns(queue: SqlStepQueue) -> Non
     await queue.send("anim", b"x")
     [msg] = await receive(queue, "anim", lease=0.3)
     await asyncio.sleep(0.2)
-    await queue.change_visibility(msg, 0.5)  # heartbeat
-    await asyncio.sleep(0.2)
+    await queue.change_visibility(msg, 10.0)  # heartbeat: far longer than the checks below take
+    await asyncio.sleep(0.2)  # past the first lease
     assert await receive(queue, "anim") == [], "the heartbeat kept the lease"
     await queue.change_visibility(msg, 0)  # release
     assert [m.body for m in await receive(queue, "anim")] == [b"x"]
 
 
 async def test_delay_and_depth(queue: SqlStepQueue) -> None:
-    await queue.send("retopo", b"later", delay_s=0.3)
+    delay_s = 2.0  # the checks before it ends take milliseconds; a busy machine gets ample room
+    sent_at = time.monotonic()
+    await queue.send("retopo", b"later", delay_s=delay_s)
     await queue.send("retopo", b"now")
     depth = await queue.depth("retopo")
     assert (depth.visible, depth.delayed, depth.in_flight, depth.dead) == (1, 1, 0, 0)
     assert [m.body for m in await receive(queue, "retopo")] == [b"now"]
     assert (await queue.depth("retopo")).in_flight == 1
-    await asyncio.sleep(0.35)
-    assert [m.body for m in await receive(queue, "retopo")] == [b"later"]
+    later = await queue.receive(["retopo"], max_messages=10, visibility_timeout_s=30, wait_s=30)
+    assert [m.body for m in later] == [b"later"]
+    assert time.monotonic() - sent_at >= delay_s - 0.05, "not before its delay"
 
 
 async def test_dead_letter_after_max_receives_and_explicitly(queue: SqlStepQueue) -> None:
@@ -86,15 +90,19 @@ async def test_dead_letter_after_max_receives_and_explicitly(queue: SqlStepQueue
     assert (await queue.depth("refine")).dead == 2
 
 
-async def test_long_poll_wakes_on_send(queue: SqlStepQueue) -> None:
-    loop = asyncio.get_running_loop()
-    started = loop.time()
-    waiting = asyncio.create_task(queue.receive(["tti"], max_messages=1, visibility_timeout_s=5, wait_s=5))
-    await asyncio.sleep(0.1)
-    await queue.send("tti", b"hello")
-    [msg] = await waiting
-    assert msg.body == b"hello"
-    assert loop.time() - started < 1.0
+async def test_long_poll_wakes_on_send(queue: SqlStepQueue, database_url: str) -> None:
+    # This consumer polls once, then not again for 30 s: only the send's wake-up can return it sooner.
+    consumer = SqlStepQueue(database_url, max_receives=3, poll_interval_s=30.0, max_poll_interval_s=30.0)
+    try:
+        waiting = asyncio.create_task(
+            consumer.receive(["tti"], max_messages=1, visibility_timeout_s=5, wait_s=60)
+        )
+        await asyncio.sleep(0.1)
+        await queue.send("tti", b"hello")
+        [msg] = await asyncio.wait_for(waiting, 20.0)
+        assert msg.body == b"hello"
+    finally:
+        await consumer.close()
 
 
 async def test_concurrent_consumers_never_share_a_message(queue: SqlStepQueue, database_url: str) -> None:
@@ -112,8 +120,8 @@ async def test_concurrent_consumers_never_share_a_message(queue: SqlStepQueue, d
 async def test_a_send_from_another_process_rings_the_doorbell(tmp_path) -> None:  # type: ignore[no-untyped-def]
     url = f"sqlite:///{tmp_path / 'queues.db'}"
     await upgrade(url)
-    # Polling alone would take 5 s: only the doorbell can wake this consumer sooner.
-    consumer = SqlStepQueue(url, poll_interval_s=5.0, max_poll_interval_s=5.0)
+    # This consumer polls once, then not again for 60 s: only the doorbell can wake it sooner.
+    consumer = SqlStepQueue(url, poll_interval_s=60.0, max_poll_interval_s=60.0)
     sender = (
         "import asyncio, sys\n"
         "from assetcore.queues.sql import SqlStepQueue\n"
@@ -125,14 +133,14 @@ async def test_a_send_from_another_process_rings_the_doorbell(tmp_path) -> None:
     )
     try:
         receiving = asyncio.create_task(
-            consumer.receive(["tti"], max_messages=1, visibility_timeout_s=5, wait_s=10)
+            consumer.receive(["tti"], max_messages=1, visibility_timeout_s=5, wait_s=120)
         )
-        await asyncio.sleep(0.3)  # the consumer is listening and has polled once
+        await asyncio.sleep(0.3)  # the consumer is listening (bound before its first poll)
+        # A new interpreter importing the queue takes seconds on a busy machine: the bounds
+        # below leave room for that and still end well before the consumer's next poll.
         process = await asyncio.create_subprocess_exec(sys.executable, "-c", sender, url)
-        sent_at = asyncio.get_running_loop().time()
-        assert await process.wait() == 0
-        [message] = await asyncio.wait_for(receiving, 4.0)
+        assert await asyncio.wait_for(process.wait(), 30.0) == 0
+        [message] = await asyncio.wait_for(receiving, 15.0)
         assert message.body == b"rung"
-        assert asyncio.get_running_loop().time() - sent_at < 3.0
     finally:
         await consumer.close()

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-import time
+import threading
+from dataclasses import replace
 
 import grpc
 import httpx
@@ -12,21 +13,26 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 
 from assetcore.adapters import open_blob_store, open_queue
-from assetcore.config import STEP_NAMES, Settings
+from assetcore.config import Settings
 from assetcore.db.migrate import upgrade_all
 from assetcore.mesh import free_port
 from assetcore.proto.v1 import job_pb2, step_pb2, step_pb2_grpc
+from assetcore.rpc.channel import CallDefaults
+from assetcore.rpc.credentials import mint_worker_token
+from assetcore.steps.catalog import build_catalog, load_catalog
+from assetcore.steps.contract import BackendSpec, UnknownBackend
 from assetcore.worker import registry
-from assetcore.worker.backend import BackendInfo, StepDefinition, StepOutput
+from assetcore.worker.backend import BackendInfo
 from assetcore.worker.client import OrchestratorClient
 from assetcore.worker.consumer import QueueConsumer
 from assetcore.worker.noop import NoopBackend
 from assetcore.worker.registry import host_steps
 from assetcore.worker.service import running_workers
-from tests.conftest import fast_settings
+from tests.conftest import PROBE, fast_settings
 from tests.support.harness import embedded
 
 pytestmark = pytest.mark.timeout(120)
+PROBE_SHORT = list(load_catalog((PROBE,)).pipelines["probe_short"].step_names)
 
 
 @pytest.fixture
@@ -37,20 +43,21 @@ def local(tmp_path) -> Settings:  # type: ignore[no-untyped-def]
 async def test_step_service_run_describe_health_reflection_metrics(local: Settings) -> None:
     port, metrics_port = free_port(), free_port()
     local.metrics_port = metrics_port
-    async with running_workers(local, ["retopo"], "127.0.0.1:1", grpc_address=f"127.0.0.1:{port}") as workers:
+    worker = CallDefaults(token=mint_worker_token(local.secret("internal_token"))).interceptors()
+    async with running_workers(local, ["sketch"], "127.0.0.1:1", grpc_address=f"127.0.0.1:{port}") as workers:
         await asyncio.wait_for(workers.ready.wait(), 30)
-        async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
+        async with grpc.aio.insecure_channel(f"127.0.0.1:{port}", interceptors=worker) as channel:
             health = health_pb2_grpc.HealthStub(channel)
             reply = await health.Check(health_pb2.HealthCheckRequest(service="assetcore.v1.StepService"))
             assert reply.status == health_pb2.HealthCheckResponse.SERVING
 
             stub = step_pb2_grpc.StepServiceStub(channel)
             described = await stub.Describe(step_pb2.DescribeRequest())
-            assert (described.step, described.backend, described.ready) == ("retopo", "noop", True)
-            assert "noop" in described.available_backends and len(described.available_backends) > 1
+            assert (described.step, described.backend, described.ready) == ("sketch", "noop", True)
+            assert list(described.available_backends) == ["noop"]
 
             task = step_pb2.StepTask(
-                step_name="retopo",
+                step_name="sketch",
                 step_id="stp_direct",
                 tenant_id="ten_direct",
                 seed=3,
@@ -63,7 +70,7 @@ async def test_step_service_run_describe_health_reflection_metrics(local: Settin
             result = updates[-1].result
             assert result.backend == "noop" and result.outputs[0].sha256
 
-            bad = step_pb2.StepTask(step_name="rig", tenant_id="ten_direct")
+            bad = step_pb2.StepTask(step_name="touchup", tenant_id="ten_direct")
             with pytest.raises(grpc.aio.AioRpcError) as raised:
                 async for _ in stub.Run(step_pb2.RunRequest(task=bad)):
                     pass
@@ -84,78 +91,95 @@ async def test_step_service_run_describe_health_reflection_metrics(local: Settin
 
         async with httpx.AsyncClient() as http:
             text = (await http.get(f"http://127.0.0.1:{metrics_port}/metrics")).text
-        assert 'assetcore_backend_ready{backend="noop",step="retopo"} 1.0' in text
+        assert 'assetcore_backend_ready{backend="noop",step="sketch"} 1.0' in text
 
 
 class SlowLoading(NoopBackend):
+    """Loads only once the test has seen the service not serving (no race with a timer)."""
+
+    may_load = threading.Event()
+
     def describe(self) -> BackendInfo:
         return BackendInfo("slowload", "1")
 
     def load(self) -> None:
-        time.sleep(1.0)
+        if not self.may_load.wait(60):
+            raise TimeoutError("the test never let the backend load")
 
 
 async def test_health_is_not_serving_until_the_backend_loaded(
     local: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    real = registry.step_definitions()["rig"]
-    slow = StepDefinition(
-        name="rig",
-        consumes=real.consumes,
-        backends={**real.backends, "slowload": SlowLoading},
-        default_backend=real.default_backend,
-        run=lambda backend, request, progress: backend.run(request, progress),
-    )
-    monkeypatch.setattr(registry, "step_definitions", lambda: {"rig": slow})
-    local.backends["rig"] = "slowload"
+    sketch = load_catalog((PROBE,)).step("sketch")
+    slow = replace(sketch, backends={"slowload": BackendSpec(SlowLoading)}, default_backend="slowload")
+    monkeypatch.setattr(registry, "catalog_for", lambda settings: build_catalog([slow], []))
+    SlowLoading.may_load.clear()
     port = free_port()
     async with (
-        running_workers(local, ["rig"], "127.0.0.1:1", grpc_address=f"127.0.0.1:{port}") as workers,
+        running_workers(local, ["sketch"], "127.0.0.1:1", grpc_address=f"127.0.0.1:{port}") as workers,
         grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel,
     ):
         health = health_pb2_grpc.HealthStub(channel)
-        first = await health.Check(health_pb2.HealthCheckRequest(service=""))
+        first = await health.Check(health_pb2.HealthCheckRequest(service=""), wait_for_ready=True)
         assert first.status == health_pb2.HealthCheckResponse.NOT_SERVING
+        SlowLoading.may_load.set()
         await asyncio.wait_for(workers.ready.wait(), 30)
         second = await health.Check(health_pb2.HealthCheckRequest(service=""))
         assert second.status == health_pb2.HealthCheckResponse.SERVING
 
 
 async def test_heartbeat_keeps_the_lease_of_a_long_step(settings: Settings) -> None:
-    settings.worker.visibility_timeout_s = 0.6
+    settings.worker.visibility_timeout_s = 1.5  # heartbeats every 0.5 s; the step takes 4 s
+    settings.steps = PROBE_SHORT
     async with embedded(settings) as h:
         job = await h.finish(
-            (await h.create("a knight", step_options={"rig": {"sleep_s": 2.0, "ticks": 4}})).id
+            (
+                await h.create(
+                    "a knight", pipeline="probe_short", step_options={"touchup": {"sleep_s": 4.0, "ticks": 8}}
+                )
+            ).id
         )
-    rig = next(s for s in job.steps if s.name == "rig")
+    touchup = next(s for s in job.steps if s.name == "touchup")
     assert job.state == job_pb2.JOB_STATE_SUCCEEDED
-    assert rig.attempt == 1, "the lease never lapsed, so the step was never delivered twice"
+    assert touchup.attempt == 1, "the lease never lapsed, so the step was never delivered twice"
 
 
 async def test_drain_releases_in_flight_steps_without_spending_an_attempt(settings: Settings) -> None:
+    settings.steps = PROBE_SHORT
     async with embedded(settings) as h:
-        job = await h.create("a knight", step_options={"tti": {"sleep_s": 10.0, "ticks": 100}})
+        job = await h.create(
+            "a knight", pipeline="probe_short", step_options={"sketch": {"sleep_s": 60.0, "ticks": 600}}
+        )
         async for event in h.api.watch_job(h.key, job.id):
             if event.WhichOneof("kind") == "progress":
                 break
         await h.mesh.workers.consumer.drain(grace_s=0.2)
         queued = await h.api.get_job(h.key, job.id)
         assert queued.steps[0].state == job_pb2.STEP_STATE_QUEUED and queued.steps[0].attempt == 0
-        depth = await h.depth("tti")
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + 30
+        while (depth := await h.depth("sketch")).visible == 0 and loop.time() < deadline:
+            await asyncio.sleep(0.05)  # released as soon as the backend stops, bounded
         assert depth.visible == 1, "released: visible at once for another worker"
         await h.api.cancel_job(h.key, job.id)
 
 
 async def test_undecodable_message_is_dead_lettered_and_work_continues(settings: Settings) -> None:
+    settings.steps = PROBE_SHORT
     async with embedded(settings) as h:
         queue = open_queue(settings)
         try:
-            await queue.send("tti", b"\xff\xfe not a StepTask")
+            await queue.send("sketch", b"\xff\xfe not a StepTask")
         finally:
             await queue.close()
-        done = await h.finish((await h.create("a knight")).id)
+        done = await h.finish((await h.create("a knight", pipeline="probe_short")).id)
         assert done.state == job_pb2.JOB_STATE_SUCCEEDED
-        assert (await h.depth("tti")).dead == 1
+        # Dead-lettered by its own handler, concurrently with the job's steps: wait for it.
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + 30.0
+        while (depth := await h.depth("sketch")).dead == 0 and loop.time() < deadline:
+            await asyncio.sleep(0.05)
+        assert depth.dead == 1
 
 
 async def test_a_worker_node_takes_interactive_steps_before_batch_work(local: Settings) -> None:
@@ -163,12 +187,13 @@ async def test_a_worker_node_takes_interactive_steps_before_batch_work(local: Se
     blobs = open_blob_store(local)
     client = OrchestratorClient("127.0.0.1:1", "unused", retry_s=1)  # the consumer is not run
     try:
-        consumer = QueueConsumer(host_steps(list(STEP_NAMES), local), queue, blobs, client, local.worker)
-        assert consumer.queues[:2] == ["tti", "refine"]
-        assert set(consumer.queues[2:]) == {"image3d", "retopo", "rig", "anim", "export"}
+        steps = host_steps(list(load_catalog((PROBE,)).pipelines["probe"].step_names), local)
+        consumer = QueueConsumer(steps, queue, blobs, client, local.worker)
+        assert consumer.queues[:2] == ["sketch", "touchup"]
+        assert set(consumer.queues[2:]) == {"shape", "topo", "bones", "motion", "pack"}
         await upgrade_all(local)
-        await queue.send("export", b"batch")  # waiting longer than the interactive one
-        await queue.send("tti", b"interactive")
+        await queue.send("pack", b"batch")  # waiting longer than the interactive one
+        await queue.send("sketch", b"interactive")
         got = await queue.receive(consumer.queues, max_messages=2, visibility_timeout_s=5, wait_s=0)
         assert [m.body for m in got] == [b"interactive", b"batch"]
     finally:
@@ -178,17 +203,6 @@ async def test_a_worker_node_takes_interactive_steps_before_batch_work(local: Se
 
 async def test_unknown_backend_is_a_clear_error(local: Settings) -> None:
     local.backends["tti"] = "dalle"
-    with pytest.raises(registry.UnknownBackend, match="tti has no backend 'dalle'"):
+    with pytest.raises(UnknownBackend, match="tti has no backend 'dalle'"):
         async with running_workers(local, ["tti"], "127.0.0.1:1"):
             pass
-
-
-def test_noop_rejects_unknown_options() -> None:
-    from assetcore.worker.backend import StepError, StepRequest
-
-    request = StepRequest("tti", job_pb2.JobInput(), {"bogus": 1}, 0, {})
-    with pytest.raises(StepError, match="bogus"):
-        NoopBackend().run(request, lambda *a, **k: None)
-    assert isinstance(
-        NoopBackend().run(StepRequest("tti", job_pb2.JobInput(), {}, 0, {}), lambda *a, **k: None), StepOutput
-    )

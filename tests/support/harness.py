@@ -70,6 +70,15 @@ class Harness:
         finally:
             await close_database(db)
 
+    async def wait_depth(self, queue: str, *, dead: int, timeout_s: float = 30.0) -> QueueDepth:
+        """The queue's depth once its DLQ holds `dead` messages (or at the deadline): a job reads
+        as failed before its message is dead-lettered (docs/architecture.md)."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout_s
+        while (depth := await self.depth(queue)).dead < dead and loop.time() < deadline:
+            await asyncio.sleep(0.05)
+        return depth
+
     async def depth(self, queue: str) -> QueueDepth:
         q = open_queue(self.settings)
         try:
@@ -81,7 +90,6 @@ class Harness:
 @asynccontextmanager
 async def embedded(settings: Settings) -> AsyncIterator[Harness]:
     async with embedded_mesh(settings) as mesh:
-        await asyncio.wait_for(mesh.workers.ready.wait(), 60)
         api = OrchestratorApi(mesh.orchestrator_address)
         try:
             yield Harness(api, mesh.api_key, settings, mesh)

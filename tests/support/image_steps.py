@@ -12,10 +12,7 @@ from scipy import ndimage
 
 from assetcore.proto.v1 import job_pb2
 from assetcore.worker.backend import InputFile, StepRequest
-
-
-def no_progress(fraction: float, message: str = "", preview_png: bytes | None = None) -> None:
-    """A progress callback that never cancels."""
+from tests.support.steps import step_request
 
 
 def image_request(
@@ -30,7 +27,7 @@ def image_request(
 ) -> StepRequest:
     job = job_pb2.JobInput(prompt=job_pb2.Prompt(concept=prompt, style=style), upscale=upscale, seed=seed)
     inputs = {} if image is None else {"image": InputFile("image", "image/png", image, "0" * 64)}
-    return StepRequest(step=step, job=job, params=params or {}, seed=seed, inputs=inputs)
+    return step_request(step, job, params, seed, inputs)
 
 
 def rgba_of(png: bytes) -> npt.NDArray[np.uint8]:

@@ -17,8 +17,11 @@ from typing import Any
 import httpx
 
 from assetcore.mesh import free_port
+from assetcore.steps.catalog import load_catalog
 
-STEPS = ("tti", "refine", "image3d", "retopo", "rig", "anim", "export")
+PROBE = "assetcore.steps.probe"
+# The probe pipeline's noop steps (assetcore/steps/probe.py), one process each, as deployed.
+STEPS = load_catalog((PROBE,)).pipelines["probe"].step_names
 
 
 @dataclass
@@ -58,11 +61,12 @@ class MeshProcess:
 
 @contextmanager
 def mesh_process(data_dir: Path, **env: str) -> Iterator[MeshProcess]:
-    """Start `assetcore up` with noop backends; stop it with SIGINT and check it exits cleanly."""
+    """Start `assetcore up` running the probe steps; stop it with SIGINT and check it exits cleanly."""
     gateway_port, orchestrator_port = free_port(), free_port()
     environment = {
         **os.environ,
-        "ASSETCORE_BACKENDS": json.dumps(dict.fromkeys(STEPS, "noop")),
+        "ASSETCORE_PLUGINS": json.dumps([PROBE]),
+        "ASSETCORE_STEPS": json.dumps(STEPS),
         "ASSETCORE_WORKER__VISIBILITY_TIMEOUT_S": "2",
         "ASSETCORE_WORKER__DRAIN_GRACE_S": "2",
         "ASSETCORE_WORKER__PROGRESS_INTERVAL_S": "0.05",
@@ -111,7 +115,10 @@ def _wait_ready(mesh: MeshProcess, timeout_s: float = 120) -> None:
         if mesh.process.poll() is not None:
             raise AssertionError(f"`assetcore up` exited early:\n{mesh.log()}")
         if "Ctrl-C stops the mesh" in mesh.log():
-            httpx.get(f"{mesh.gateway_url}/healthz", timeout=2).raise_for_status()
-            return
+            try:
+                httpx.get(f"{mesh.gateway_url}/healthz", timeout=5).raise_for_status()
+                return
+            except httpx.HTTPError:
+                pass  # a busy machine: ask again until the deadline
         time.sleep(0.2)
     raise AssertionError(f"`assetcore up` not ready in {timeout_s}s:\n{mesh.log()}")

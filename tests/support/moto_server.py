@@ -23,8 +23,9 @@ import boto3
 import pytest
 from moto.server import ThreadedMotoServer
 
-from assetcore.config import STEP_NAMES, AwsSettings, Settings
+from assetcore.config import AwsSettings, Settings
 from assetcore.queues.sqs import ensure_queues
+from assetcore.steps.catalog import catalog_for
 
 REGION = "us-east-1"
 # Fake credentials: boto needs some, and they must never reach a real account.
@@ -82,7 +83,7 @@ def unique_aws_settings(endpoint: str) -> AwsSettings:
     )
 
 
-async def provision(settings: Settings, steps: Sequence[str] = STEP_NAMES) -> None:
+async def provision(settings: Settings, steps: Sequence[str] | None = None) -> None:
     """What the CDK app creates in production: the step queues, the bucket and the event bus."""
     aws = settings.aws
 
@@ -94,7 +95,7 @@ async def provision(settings: Settings, steps: Sequence[str] = STEP_NAMES) -> No
         events.create_event_bus(Name=aws.event_bus)
 
     await asyncio.to_thread(create_bucket_and_bus)
-    await ensure_queues(settings, steps)
+    await ensure_queues(settings, catalog_for(settings).step_names if steps is None else steps)
 
 
 @pytest.fixture(scope="session")

@@ -13,6 +13,7 @@ from assetcore.geometry.gltf import write_glb
 from assetcore.geometry.model import Mesh, Model
 from assetcore.proto.v1 import job_pb2
 from assetcore.worker.backend import InputFile, StepRequest
+from tests.support.steps import step_request
 
 RED = (0.8, 0.05, 0.05, 1.0)  # linear RGBA
 BLUE = (0.05, 0.1, 0.8, 1.0)
@@ -30,12 +31,12 @@ def glb(
 def retopo_request(
     data: bytes, params: dict[str, Any] | None = None, *, seed: int = 3, **constraints: Any
 ) -> StepRequest:
-    return StepRequest(
-        step="retopo",
-        job=job_pb2.JobInput(constraints=job_pb2.Constraints(**constraints)),
-        params=params or {},
-        seed=seed,
-        inputs={"mesh": InputFile("mesh", "model/gltf-binary", data, "0" * 64)},
+    return step_request(
+        "retopo",
+        job_pb2.JobInput(constraints=job_pb2.Constraints(**constraints)),
+        params,
+        seed,
+        {"mesh": InputFile("mesh", "model/gltf-binary", data, "0" * 64)},
     )
 
 

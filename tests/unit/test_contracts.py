@@ -1,4 +1,4 @@
-"""Generated artefacts stay in step with their sources: gRPC stubs, migrations, the GraphQL SDL."""
+"""Generated artefacts stay in step with their sources: gRPC stubs, migrations, step option schemas."""
 
 from __future__ import annotations
 
@@ -37,3 +37,14 @@ def test_migrations_build_exactly_the_schema(tmp_path: Path) -> None:
     finally:
         engine.dispose()
     assert differences == [], "the schema changed without a migration: add one under assetcore/db/migrations"
+
+
+def test_published_step_options_schema_is_current() -> None:
+    result = subprocess.run(
+        [sys.executable, "scripts/gen_step_schemas.py", "--check"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr

@@ -71,14 +71,24 @@ class Asset(_message.Message):
     def __init__(self, id: _Optional[str] = ..., tenant_id: _Optional[str] = ..., project_id: _Optional[str] = ..., name: _Optional[str] = ..., asset_type: _Optional[_Union[_job_pb2.AssetType, str]] = ..., rig_type: _Optional[_Union[_job_pb2.RigType, str]] = ..., prompt: _Optional[str] = ..., tags: _Optional[_Iterable[str]] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., latest_version: _Optional[int] = ..., versions: _Optional[_Iterable[_Union[AssetVersion, _Mapping]]] = ...) -> None: ...
 
 class PipelineStep(_message.Message):
-    __slots__ = ("name", "depends_on", "max_attempts")
+    __slots__ = ("name", "depends_on", "max_attempts", "description", "backend", "options_schema", "consumes", "produces")
     NAME_FIELD_NUMBER: _ClassVar[int]
     DEPENDS_ON_FIELD_NUMBER: _ClassVar[int]
     MAX_ATTEMPTS_FIELD_NUMBER: _ClassVar[int]
+    DESCRIPTION_FIELD_NUMBER: _ClassVar[int]
+    BACKEND_FIELD_NUMBER: _ClassVar[int]
+    OPTIONS_SCHEMA_FIELD_NUMBER: _ClassVar[int]
+    CONSUMES_FIELD_NUMBER: _ClassVar[int]
+    PRODUCES_FIELD_NUMBER: _ClassVar[int]
     name: str
     depends_on: _containers.RepeatedScalarFieldContainer[str]
     max_attempts: int
-    def __init__(self, name: _Optional[str] = ..., depends_on: _Optional[_Iterable[str]] = ..., max_attempts: _Optional[int] = ...) -> None: ...
+    description: str
+    backend: str
+    options_schema: str
+    consumes: _containers.RepeatedScalarFieldContainer[str]
+    produces: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, name: _Optional[str] = ..., depends_on: _Optional[_Iterable[str]] = ..., max_attempts: _Optional[int] = ..., description: _Optional[str] = ..., backend: _Optional[str] = ..., options_schema: _Optional[str] = ..., consumes: _Optional[_Iterable[str]] = ..., produces: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class Pipeline(_message.Message):
     __slots__ = ("name", "description", "steps")

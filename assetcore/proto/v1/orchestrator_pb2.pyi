@@ -282,3 +282,21 @@ class AbandonStepRequest(_message.Message):
 class AbandonStepResponse(_message.Message):
     __slots__ = ()
     def __init__(self) -> None: ...
+
+class RegisterWorkerRequest(_message.Message):
+    __slots__ = ("step", "backend", "backend_version", "features", "worker_id")
+    STEP_FIELD_NUMBER: _ClassVar[int]
+    BACKEND_FIELD_NUMBER: _ClassVar[int]
+    BACKEND_VERSION_FIELD_NUMBER: _ClassVar[int]
+    FEATURES_FIELD_NUMBER: _ClassVar[int]
+    WORKER_ID_FIELD_NUMBER: _ClassVar[int]
+    step: str
+    backend: str
+    backend_version: str
+    features: _containers.RepeatedScalarFieldContainer[str]
+    worker_id: str
+    def __init__(self, step: _Optional[str] = ..., backend: _Optional[str] = ..., backend_version: _Optional[str] = ..., features: _Optional[_Iterable[str]] = ..., worker_id: _Optional[str] = ...) -> None: ...
+
+class RegisterWorkerResponse(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...

@@ -117,6 +117,11 @@ class OrchestratorServiceStub:
                 request_serializer=assetcore_dot_v1_dot_orchestrator__pb2.AbandonStepRequest.SerializeToString,
                 response_deserializer=assetcore_dot_v1_dot_orchestrator__pb2.AbandonStepResponse.FromString,
                 _registered_method=True)
+        self.RegisterWorker = channel.unary_unary(
+                '/assetcore.v1.OrchestratorService/RegisterWorker',
+                request_serializer=assetcore_dot_v1_dot_orchestrator__pb2.RegisterWorkerRequest.SerializeToString,
+                response_deserializer=assetcore_dot_v1_dot_orchestrator__pb2.RegisterWorkerResponse.FromString,
+                _registered_method=True)
 
 
 class OrchestratorServiceServicer:
@@ -220,6 +225,13 @@ class OrchestratorServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def RegisterWorker(self, request, context):
+        """A worker announces, once its backend loaded, what it offers; CreateJob checks jobs against it.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_OrchestratorServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -302,6 +314,11 @@ def add_OrchestratorServiceServicer_to_server(servicer, server):
                     servicer.AbandonStep,
                     request_deserializer=assetcore_dot_v1_dot_orchestrator__pb2.AbandonStepRequest.FromString,
                     response_serializer=assetcore_dot_v1_dot_orchestrator__pb2.AbandonStepResponse.SerializeToString,
+            ),
+            'RegisterWorker': grpc.unary_unary_rpc_method_handler(
+                    servicer.RegisterWorker,
+                    request_deserializer=assetcore_dot_v1_dot_orchestrator__pb2.RegisterWorkerRequest.FromString,
+                    response_serializer=assetcore_dot_v1_dot_orchestrator__pb2.RegisterWorkerResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -736,6 +753,33 @@ class OrchestratorService:
             '/assetcore.v1.OrchestratorService/AbandonStep',
             assetcore_dot_v1_dot_orchestrator__pb2.AbandonStepRequest.SerializeToString,
             assetcore_dot_v1_dot_orchestrator__pb2.AbandonStepResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RegisterWorker(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/assetcore.v1.OrchestratorService/RegisterWorker',
+            assetcore_dot_v1_dot_orchestrator__pb2.RegisterWorkerRequest.SerializeToString,
+            assetcore_dot_v1_dot_orchestrator__pb2.RegisterWorkerResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -27,29 +27,33 @@ from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__
 from assetcore.proto.v1 import job_pb2 as assetcore_dot_v1_dot_job__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x17\x61ssetcore/v1/step.proto\x12\x0c\x61ssetcore.v1\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x16\x61ssetcore/v1/job.proto\"\xf3\x02\n\x08StepTask\x12\x0e\n\x06job_id\x18\x01 \x01(\t\x12\x0f\n\x07step_id\x18\x02 \x01(\t\x12\x11\n\tstep_name\x18\x03 \x01(\t\x12\x12\n\ngeneration\x18\x04 \x01(\r\x12\x11\n\ttenant_id\x18\x05 \x01(\t\x12\x12\n\nproject_id\x18\x06 \x01(\t\x12)\n\tjob_input\x18\x07 \x01(\x0b\x32\x16.assetcore.v1.JobInput\x12\'\n\x06params\x18\x08 \x01(\x0b\x32\x17.google.protobuf.Struct\x12\x0c\n\x04seed\x18\t \x01(\x03\x12&\n\x06inputs\x18\n \x03(\x0b\x32\x16.assetcore.v1.Artifact\x12(\n\x08priority\x18\x0b \x01(\x0e\x32\x16.assetcore.v1.Priority\x12/\n\x0b\x65nqueued_at\x18\x0c \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x13\n\x0btraceparent\x18\r \x01(\t\"2\n\nRunRequest\x12$\n\x04task\x18\x01 \x01(\x0b\x32\x16.assetcore.v1.StepTask\"\xac\x02\n\nStepResult\x12\'\n\x07outputs\x18\x01 \x03(\x0b\x32\x16.assetcore.v1.Artifact\x12\'\n\x07preview\x18\x02 \x01(\x0b\x32\x16.assetcore.v1.Artifact\x12\x0f\n\x07\x62\x61\x63kend\x18\x03 \x01(\t\x12\x17\n\x0f\x62\x61\x63kend_version\x18\x04 \x01(\t\x12\x11\n\tcache_hit\x18\x05 \x01(\x08\x12\x18\n\x10\x64uration_seconds\x18\x06 \x01(\x01\x12\r\n\x05notes\x18\x07 \x03(\t\x12\x36\n\x07metrics\x18\x08 \x03(\x0b\x32%.assetcore.v1.StepResult.MetricsEntry\x1a.\n\x0cMetricsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x01:\x02\x38\x01\"\x8a\x01\n\tRunUpdate\x12\x12\n\x08progress\x18\x01 \x01(\x02H\x00\x12*\n\x06result\x18\x02 \x01(\x0b\x32\x18.assetcore.v1.StepResultH\x00\x12$\n\x05\x65rror\x18\x03 \x01(\x0b\x32\x13.assetcore.v1.ErrorH\x00\x12\x0f\n\x07message\x18\x04 \x01(\tB\x06\n\x04kind\"\x11\n\x0f\x44\x65scribeRequest\"\x8b\x01\n\x10\x44\x65scribeResponse\x12\x0c\n\x04step\x18\x01 \x01(\t\x12\x0f\n\x07\x62\x61\x63kend\x18\x02 \x01(\t\x12\x17\n\x0f\x62\x61\x63kend_version\x18\x03 \x01(\t\x12\x14\n\x0c\x63\x61pabilities\x18\x04 \x03(\t\x12\x1a\n\x12\x61vailable_backends\x18\x05 \x03(\t\x12\r\n\x05ready\x18\x06 \x01(\x08\x32\x94\x01\n\x0bStepService\x12:\n\x03Run\x12\x18.assetcore.v1.RunRequest\x1a\x17.assetcore.v1.RunUpdate0\x01\x12I\n\x08\x44\x65scribe\x12\x1d.assetcore.v1.DescribeRequest\x1a\x1e.assetcore.v1.DescribeResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x17\x61ssetcore/v1/step.proto\x12\x0c\x61ssetcore.v1\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x16\x61ssetcore/v1/job.proto\"\xe7\x03\n\x08StepTask\x12\x0e\n\x06job_id\x18\x01 \x01(\t\x12\x0f\n\x07step_id\x18\x02 \x01(\t\x12\x11\n\tstep_name\x18\x03 \x01(\t\x12\x12\n\ngeneration\x18\x04 \x01(\r\x12\x11\n\ttenant_id\x18\x05 \x01(\t\x12\x12\n\nproject_id\x18\x06 \x01(\t\x12)\n\tjob_input\x18\x07 \x01(\x0b\x32\x16.assetcore.v1.JobInput\x12\'\n\x06params\x18\x08 \x01(\x0b\x32\x17.google.protobuf.Struct\x12\x0c\n\x04seed\x18\t \x01(\x03\x12&\n\x06inputs\x18\n \x03(\x0b\x32\x16.assetcore.v1.Artifact\x12(\n\x08priority\x18\x0b \x01(\x0e\x32\x16.assetcore.v1.Priority\x12/\n\x0b\x65nqueued_at\x18\x0c \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12?\n\rtrace_context\x18\x0e \x03(\x0b\x32(.assetcore.v1.StepTask.TraceContextEntry\x1a\x33\n\x11TraceContextEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01J\x04\x08\r\x10\x0eR\x0btraceparent\"2\n\nRunRequest\x12$\n\x04task\x18\x01 \x01(\x0b\x32\x16.assetcore.v1.StepTask\"\xac\x02\n\nStepResult\x12\'\n\x07outputs\x18\x01 \x03(\x0b\x32\x16.assetcore.v1.Artifact\x12\'\n\x07preview\x18\x02 \x01(\x0b\x32\x16.assetcore.v1.Artifact\x12\x0f\n\x07\x62\x61\x63kend\x18\x03 \x01(\t\x12\x17\n\x0f\x62\x61\x63kend_version\x18\x04 \x01(\t\x12\x11\n\tcache_hit\x18\x05 \x01(\x08\x12\x18\n\x10\x64uration_seconds\x18\x06 \x01(\x01\x12\r\n\x05notes\x18\x07 \x03(\t\x12\x36\n\x07metrics\x18\x08 \x03(\x0b\x32%.assetcore.v1.StepResult.MetricsEntry\x1a.\n\x0cMetricsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x01:\x02\x38\x01\"\x8a\x01\n\tRunUpdate\x12\x12\n\x08progress\x18\x01 \x01(\x02H\x00\x12*\n\x06result\x18\x02 \x01(\x0b\x32\x18.assetcore.v1.StepResultH\x00\x12$\n\x05\x65rror\x18\x03 \x01(\x0b\x32\x13.assetcore.v1.ErrorH\x00\x12\x0f\n\x07message\x18\x04 \x01(\tB\x06\n\x04kind\"\x11\n\x0f\x44\x65scribeRequest\"\x8b\x01\n\x10\x44\x65scribeResponse\x12\x0c\n\x04step\x18\x01 \x01(\t\x12\x0f\n\x07\x62\x61\x63kend\x18\x02 \x01(\t\x12\x17\n\x0f\x62\x61\x63kend_version\x18\x03 \x01(\t\x12\x14\n\x0c\x63\x61pabilities\x18\x04 \x03(\t\x12\x1a\n\x12\x61vailable_backends\x18\x05 \x03(\t\x12\r\n\x05ready\x18\x06 \x01(\x08\x32\x94\x01\n\x0bStepService\x12:\n\x03Run\x12\x18.assetcore.v1.RunRequest\x1a\x17.assetcore.v1.RunUpdate0\x01\x12I\n\x08\x44\x65scribe\x12\x1d.assetcore.v1.DescribeRequest\x1a\x1e.assetcore.v1.DescribeResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'assetcore.v1.step_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
+  _globals['_STEPTASK_TRACECONTEXTENTRY']._loaded_options = None
+  _globals['_STEPTASK_TRACECONTEXTENTRY']._serialized_options = b'8\001'
   _globals['_STEPRESULT_METRICSENTRY']._loaded_options = None
   _globals['_STEPRESULT_METRICSENTRY']._serialized_options = b'8\001'
   _globals['_STEPTASK']._serialized_start=129
-  _globals['_STEPTASK']._serialized_end=500
-  _globals['_RUNREQUEST']._serialized_start=502
-  _globals['_RUNREQUEST']._serialized_end=552
-  _globals['_STEPRESULT']._serialized_start=555
-  _globals['_STEPRESULT']._serialized_end=855
-  _globals['_STEPRESULT_METRICSENTRY']._serialized_start=809
-  _globals['_STEPRESULT_METRICSENTRY']._serialized_end=855
-  _globals['_RUNUPDATE']._serialized_start=858
-  _globals['_RUNUPDATE']._serialized_end=996
-  _globals['_DESCRIBEREQUEST']._serialized_start=998
-  _globals['_DESCRIBEREQUEST']._serialized_end=1015
-  _globals['_DESCRIBERESPONSE']._serialized_start=1018
-  _globals['_DESCRIBERESPONSE']._serialized_end=1157
-  _globals['_STEPSERVICE']._serialized_start=1160
-  _globals['_STEPSERVICE']._serialized_end=1308
+  _globals['_STEPTASK']._serialized_end=616
+  _globals['_STEPTASK_TRACECONTEXTENTRY']._serialized_start=546
+  _globals['_STEPTASK_TRACECONTEXTENTRY']._serialized_end=597
+  _globals['_RUNREQUEST']._serialized_start=618
+  _globals['_RUNREQUEST']._serialized_end=668
+  _globals['_STEPRESULT']._serialized_start=671
+  _globals['_STEPRESULT']._serialized_end=971
+  _globals['_STEPRESULT_METRICSENTRY']._serialized_start=925
+  _globals['_STEPRESULT_METRICSENTRY']._serialized_end=971
+  _globals['_RUNUPDATE']._serialized_start=974
+  _globals['_RUNUPDATE']._serialized_end=1112
+  _globals['_DESCRIBEREQUEST']._serialized_start=1114
+  _globals['_DESCRIBEREQUEST']._serialized_end=1131
+  _globals['_DESCRIBERESPONSE']._serialized_start=1134
+  _globals['_DESCRIBERESPONSE']._serialized_end=1273
+  _globals['_STEPSERVICE']._serialized_start=1276
+  _globals['_STEPSERVICE']._serialized_end=1424
 # @@protoc_insertion_point(module_scope)

@@ -12,7 +12,14 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 DESCRIPTOR: _descriptor.FileDescriptor
 
 class StepTask(_message.Message):
-    __slots__ = ("job_id", "step_id", "step_name", "generation", "tenant_id", "project_id", "job_input", "params", "seed", "inputs", "priority", "enqueued_at", "traceparent")
+    __slots__ = ("job_id", "step_id", "step_name", "generation", "tenant_id", "project_id", "job_input", "params", "seed", "inputs", "priority", "enqueued_at", "trace_context")
+    class TraceContextEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: str
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
     JOB_ID_FIELD_NUMBER: _ClassVar[int]
     STEP_ID_FIELD_NUMBER: _ClassVar[int]
     STEP_NAME_FIELD_NUMBER: _ClassVar[int]
@@ -25,7 +32,7 @@ class StepTask(_message.Message):
     INPUTS_FIELD_NUMBER: _ClassVar[int]
     PRIORITY_FIELD_NUMBER: _ClassVar[int]
     ENQUEUED_AT_FIELD_NUMBER: _ClassVar[int]
-    TRACEPARENT_FIELD_NUMBER: _ClassVar[int]
+    TRACE_CONTEXT_FIELD_NUMBER: _ClassVar[int]
     job_id: str
     step_id: str
     step_name: str
@@ -38,8 +45,8 @@ class StepTask(_message.Message):
     inputs: _containers.RepeatedCompositeFieldContainer[_job_pb2.Artifact]
     priority: _job_pb2.Priority
     enqueued_at: _timestamp_pb2.Timestamp
-    traceparent: str
-    def __init__(self, job_id: _Optional[str] = ..., step_id: _Optional[str] = ..., step_name: _Optional[str] = ..., generation: _Optional[int] = ..., tenant_id: _Optional[str] = ..., project_id: _Optional[str] = ..., job_input: _Optional[_Union[_job_pb2.JobInput, _Mapping]] = ..., params: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., seed: _Optional[int] = ..., inputs: _Optional[_Iterable[_Union[_job_pb2.Artifact, _Mapping]]] = ..., priority: _Optional[_Union[_job_pb2.Priority, str]] = ..., enqueued_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., traceparent: _Optional[str] = ...) -> None: ...
+    trace_context: _containers.ScalarMap[str, str]
+    def __init__(self, job_id: _Optional[str] = ..., step_id: _Optional[str] = ..., step_name: _Optional[str] = ..., generation: _Optional[int] = ..., tenant_id: _Optional[str] = ..., project_id: _Optional[str] = ..., job_input: _Optional[_Union[_job_pb2.JobInput, _Mapping]] = ..., params: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., seed: _Optional[int] = ..., inputs: _Optional[_Iterable[_Union[_job_pb2.Artifact, _Mapping]]] = ..., priority: _Optional[_Union[_job_pb2.Priority, str]] = ..., enqueued_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., trace_context: _Optional[_Mapping[str, str]] = ...) -> None: ...
 
 class RunRequest(_message.Message):
     __slots__ = ("task",)

@@ -19,7 +19,7 @@ from assetcore.geometry.preview import render_mesh_preview
 from assetcore.worker.backend import BackendInfo, OutputFile, Progress, StepOutput, StepRequest
 from services.image3d.colouring import project_colours
 from services.image3d.concept import ConceptImage, read_concept_image
-from services.image3d.options import parse_options
+from services.image3d.options import Image3dOptions
 from services.image3d.silhouette import fit_grid
 from services.image3d.sizing import SubjectShape, subject_shape
 from services.image3d.volume import inflate
@@ -39,7 +39,7 @@ class InflateBackend:
         return None
 
     def run(self, request: StepRequest, progress: Progress) -> StepOutput:
-        options = parse_options(request.params)
+        options = request.options_as(Image3dOptions)
         image = read_concept_image(request.inputs["image"].data, prompt_text(request))
         progress(0.1, f"reconstructing a {image.category} ({image.subject}) from its {image.view} view")
         grid = fit_grid(image.alpha, options.resolution)

@@ -8,7 +8,7 @@ from services.refine.colour import bleed_colours
 from services.refine.framing import frame_subject
 from services.refine.image_io import decode_image, encode_png
 from services.refine.matte import border_colour, clean_matte, edge_alpha, estimate_matte
-from services.refine.options import parse_options
+from services.refine.options import RefineOptions
 from services.refine.resample import resize_matted
 
 
@@ -20,7 +20,7 @@ class CpuBackend:
         """Nothing to load: numpy, scipy and Pillow only."""
 
     def run(self, request: StepRequest, progress: Progress) -> StepOutput:
-        options = parse_options(request.params)
+        options = request.options_as(RefineOptions)
         source = decode_image(request.inputs["image"].data)
         notes: list[str] = []
         backdrop = border_colour(source.rgb)

@@ -8,7 +8,7 @@ from assetcore.prompting import FALLBACK_HUMANOID, PromptAnalysis, analyse_promp
 from assetcore.worker.backend import BackendInfo, OutputFile, Progress, StepOutput, StepRequest
 from services.tti.drawing.concept import render_concept
 from services.tti.drawing.palette import resolve_style
-from services.tti.options import parse_options
+from services.tti.options import TtiOptions
 from services.tti.prompt_text import prompt_text
 
 
@@ -20,7 +20,7 @@ class ProceduralBackend:
         """Nothing to load: numpy, scipy and Pillow only."""
 
     def run(self, request: StepRequest, progress: Progress) -> StepOutput:
-        options = parse_options(request.params)
+        options = request.options_as(TtiOptions)
         prompt = prompt_text(request.job)
         analysis = analyse_prompt(prompt)
         style, style_understood = resolve_style(request.job.prompt.style)

@@ -81,7 +81,8 @@ def _heater(scale: float) -> Polygon:
     side = np.stack([0.44 * (1 - t**2), 0.55 * (1 - t)], axis=1)  # from the shoulder down to the point
     right = np.concatenate([[(0.44, 1.0)], side])
     left = (right * (-1.0, 1.0))[::-1]
-    return np.concatenate([right[::-1], left[::-1]]) * scale
+    outline: Polygon = np.concatenate([right[::-1], left[::-1]]) * scale
+    return outline
 
 
 def _chest(fig: Figure, ctx: DrawContext) -> None:

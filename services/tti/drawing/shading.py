@@ -77,7 +77,7 @@ def _subject_window(labels: npt.NDArray[np.uint8]) -> tuple[slice, slice]:
 
 def _piece_edges(labels: npt.NDArray[np.uint8]) -> npt.NDArray[np.bool_]:
     """Pixels next to a different piece or the background (the silhouette and the inner lines)."""
-    edges = labels == 0
+    edges: npt.NDArray[np.bool_] = labels == 0
     across = labels[:, 1:] != labels[:, :-1]
     down = labels[1:, :] != labels[:-1, :]
     edges[:, 1:] |= across
@@ -130,7 +130,7 @@ def _highlight(
     highlight = table.specular[labels] * cosine ** table.shininess[labels] * style.specular
     if style.bands:
         highlight = np.where(highlight > 0.25, 0.35, 0.0)
-    return highlight.astype(np.float32)
+    return np.asarray(highlight, dtype=np.float32)
 
 
 def _texture(

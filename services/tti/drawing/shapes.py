@@ -19,7 +19,7 @@ def ellipse(
     count = max(8, int(_SEGMENTS * (stop - start) / (2 * np.pi)) + 1)
     t = np.linspace(start, stop, count, endpoint=stop - start < 2 * np.pi)
     points = np.stack([rx * np.cos(t), ry * np.sin(t)], axis=1)
-    return rotate(points, angle) + np.array([cx, cy])
+    return rotate(points, angle) + np.array([cx, cy], dtype=np.float64)
 
 
 def circle(cx: float, cy: float, r: float) -> Polygon:
@@ -48,7 +48,7 @@ def capsule(start: Point, end: Point, r_start: float, r_end: float | None = None
     heading = np.degrees(np.arctan2(y1 - y0, x1 - x0))
     end_cap = ellipse(np.hypot(x1 - x0, y1 - y0), 0.0, r_end, r_end, arc=(-90.0, 90.0))
     start_cap = ellipse(0.0, 0.0, r_start, r_start, arc=(90.0, 270.0))
-    return rotate(np.concatenate([end_cap, start_cap]), heading) + np.array([x0, y0])
+    return rotate(np.concatenate([end_cap, start_cap]), heading) + np.array([x0, y0], dtype=np.float64)
 
 
 def polygon(*points: Point) -> Polygon:
@@ -59,7 +59,7 @@ def rotate(points: Polygon, degrees: float) -> Polygon:
     if degrees == 0.0:
         return points
     a = np.radians(degrees)
-    rotation = np.array([[np.cos(a), np.sin(a)], [-np.sin(a), np.cos(a)]])
+    rotation = np.array([[np.cos(a), np.sin(a)], [-np.sin(a), np.cos(a)]], dtype=np.float64)
     return points @ rotation
 
 

@@ -24,7 +24,8 @@ class PatternMaker:
         grid = (max(2, int(w / (cell_x * self.unit)) + 2), max(2, int(h / (cell_y * self.unit)) + 2))
         coarse = self.rng.standard_normal((grid[1], grid[0])).astype(np.float32)
         field = np.asarray(Image.fromarray(coarse, mode="F").resize((w, h), Image.Resampling.BICUBIC))
-        return (field - field.mean()) / (field.std() + 1e-6)
+        unit_variance: Field = (field - field.mean()) / (field.std() + 1e-6)
+        return unit_variance
 
     def make(self, kind: str, vertical: bool) -> Field:
         h, w = self.shape
@@ -40,7 +41,8 @@ class PatternMaker:
         if kind == "fur":
             return np.clip(self.noise(3, 12), -2.0, 2.0) / 2.0
         if kind == "clumps":
-            return np.tanh(1.5 * self.noise(16))
+            clumps: Field = np.tanh(1.5 * self.noise(16))
+            return clumps
         if kind == "stripes":
             cols = np.arange(w, dtype=np.float32)[None, :] / (38.0 * self.unit)
             wave = np.sin(2.0 * np.pi * cols + 1.6 * self.noise(60, 40))

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from assetcore.errors import InvalidArgument
+from assetcore.errors import FailedPrecondition, InvalidArgument
 from assetcore.proto.v1 import job_pb2
-from services.anim.clips import HUMANOID_CLIPS, QUADRUPED_CLIPS
-from services.orchestrator.pipelines import PIPELINES, resolve_gate
-from services.orchestrator.validation import CLIPS, check_safety, resolve_input
+from assetcore.steps.catalog import load_catalog
+from services.anim.vocabulary import HUMANOID_CLIPS, QUADRUPED_CLIPS
+from services.orchestrator.validation import Offer, check_safety
+from services.orchestrator.validation import resolve_input as resolve
+
+CATALOG = load_catalog()
 
 
 def job(prompt: str = "a knight", **fields: object) -> job_pb2.JobInput:
@@ -21,9 +24,18 @@ def job(prompt: str = "a knight", **fields: object) -> job_pb2.JobInput:
     return message
 
 
-def test_the_orchestrators_clip_vocabulary_mirrors_the_anim_step() -> None:
-    assert tuple(CLIPS[job_pb2.RIG_TYPE_HUMANOID]) == tuple(HUMANOID_CLIPS)
-    assert tuple(CLIPS[job_pb2.RIG_TYPE_QUADRUPED]) == tuple(QUADRUPED_CLIPS)
+def resolve_input(
+    given: job_pb2.JobInput, offers: dict[str, Offer] | None = None
+) -> tuple[job_pb2.JobInput, object, list[str]]:
+    resolved, pipeline, gates = resolve(given, CATALOG, {}, offers or {})
+    return resolved, pipeline, gates
+
+
+def test_the_anim_steps_vocabulary_fills_the_default_clips() -> None:
+    knight, _, _ = resolve_input(job("a knight"))
+    wolf, _, _ = resolve_input(job("a grey wolf"))
+    assert tuple(knight.animation.clips) == HUMANOID_CLIPS
+    assert tuple(wolf.animation.clips) == QUADRUPED_CLIPS
 
 
 @pytest.mark.parametrize(
@@ -52,11 +64,11 @@ def test_explicit_choices_win_and_defaults_are_filled() -> None:
 
 
 def test_gate_aliases() -> None:
-    character = PIPELINES["character"]
-    assert resolve_gate(character, "image") == "tti"
-    assert resolve_gate(character, "mesh") == "image3d"
-    assert resolve_gate(character, "rig") == "rig"
-    assert resolve_gate(PIPELINES["prop"], "rig") is None
+    character = CATALOG.pipelines["character"]
+    assert CATALOG.resolve_gate(character, "image") == "tti"
+    assert CATALOG.resolve_gate(character, "mesh") == "image3d"
+    assert CATALOG.resolve_gate(character, "rig") == "rig"
+    assert CATALOG.resolve_gate(CATALOG.pipelines["prop"], "rig") is None
     assert character.ancestors("export") == ["anim", "rig", "retopo", "image3d", "refine", "tti"]
 
 
@@ -98,7 +110,54 @@ def test_step_options_must_name_steps_of_the_pipeline() -> None:
     given.step_options["rig"].update({"resolution": 64})
     with pytest.raises(InvalidArgument) as raised:
         resolve_input(given)
-    assert raised.value.field == "input.step_options"
+    assert raised.value.field == "input.step_options.rig"
+
+
+@pytest.mark.parametrize(
+    ("step", "options", "field"),
+    [
+        ("retopo", {"faces": "many"}, "input.step_options.retopo.faces"),
+        ("retopo", {"bogus": 1}, "input.step_options.retopo.bogus"),
+        ("retopo", {"face_target": 50}, "input.step_options.retopo.face_target"),
+        ("rig", {"type": "octopus"}, "input.step_options.rig.type"),
+        ("tti", {"size": 300.5}, "input.step_options.tti.size"),
+        ("export", {"end_joints": "maybe"}, "input.step_options.export.end_joints"),
+    ],
+)
+def test_step_options_are_checked_by_the_steps_model(
+    step: str, options: dict[str, object], field: str
+) -> None:
+    given = job("a knight")
+    given.step_options[step].update(options)
+    with pytest.raises(InvalidArgument) as raised:
+        resolve_input(given)
+    assert raised.value.field == field
+
+
+def test_job_fields_a_step_reads_are_checked_by_the_step() -> None:
+    bad_clip = job("a grey wolf")
+    bad_clip.animation.clips.extend(["walk", "wave"])
+    with pytest.raises(InvalidArgument) as raised:
+        resolve_input(bad_clip)
+    assert raised.value.field == "input.animation.clips[1]" and "wave" in raised.value.message
+    bad_format = job("a knight")
+    bad_format.export.formats.extend(["glb", "obj"])
+    with pytest.raises(InvalidArgument) as raised:
+        resolve_input(bad_format)
+    assert raised.value.field == "input.export.formats[1]"
+
+
+def test_a_job_needing_what_no_worker_offers_is_refused() -> None:
+    fbx = job("a knight")
+    fbx.export.formats.extend(["glb", "fbx"])
+    without_blender = {"export": Offer(("gltf",), frozenset({"glb", "draco"}))}
+    with pytest.raises(FailedPrecondition) as raised:
+        resolve_input(fbx, without_blender)
+    assert raised.value.code == "FEATURE_UNAVAILABLE" and raised.value.field == "input.export.formats[1]"
+    assert "Blender (bpy)" in raised.value.message
+    with_blender = {"export": Offer(("gltf",), frozenset({"glb", "draco", "fbx"}))}
+    assert list(resolve_input(fbx, with_blender)[0].export.formats) == ["glb", "fbx"]
+    assert resolve_input(fbx, {})[0].export.formats, "a step no worker registered for is not checked"
 
 
 def test_safety_policy_refuses_blocked_terms() -> None:

@@ -14,19 +14,20 @@ from scipy.spatial.transform import Rotation
 from assetcore.geometry.gltf import read_glb, write_glb
 from assetcore.geometry.model import Clip, Mesh, Model
 from assetcore.proto.v1 import job_pb2
-from assetcore.worker.backend import ErrorCode, InputFile, StepError, StepOutput, StepRequest
+from assetcore.worker.backend import ErrorCode, InputFile, StepError, StepOutput
 from services.anim import quaternions as quat
 from services.anim.bvh import parse_bvh
-from services.anim.clips import HUMANOID_CLIPS, QUADRUPED_CLIPS
 from services.anim.humanoid_clips import HUMANOID_BUILDERS
 from services.anim.pose import two_bone_ik
 from services.anim.quadruped_clips import QUADRUPED_BUILDERS
 from services.anim.skinning import world_pose
 from services.anim.step import STEP, check_clip
+from services.anim.vocabulary import HUMANOID_CLIPS, QUADRUPED_CLIPS
 from services.rig.step import STEP as RIG_STEP
 from tests.support.bvh_samples import CMU_NAMES, MIXAMO_NAMES, OPAQUE_NAMES, corrupt_variants, walking_bvh
 from tests.support.creature_meshes import box_mesh, humanoid_mesh, quadruped_mesh
 from tests.support.gltf_validator import assert_valid_glb
+from tests.support.steps import run_step_function, step_request
 
 
 def _glb_input(name: str, data: bytes) -> InputFile:
@@ -39,9 +40,9 @@ def _progress(fraction: float, message: str = "", preview_png: bytes | None = No
 
 def _rigged(mesh: Mesh, rig_type: int) -> bytes:
     job = job_pb2.JobInput(constraints=job_pb2.Constraints(rig_type=rig_type))
-    request = StepRequest("rig", job, {}, 1, {"mesh": _glb_input("mesh", write_glb(Model(mesh=mesh)))})
-    backend = RIG_STEP.backends["cpu"]()
-    return RIG_STEP.run(backend, request, _progress).files[0].data
+    request = step_request("rig", job, {}, 1, {"mesh": _glb_input("mesh", write_glb(Model(mesh=mesh)))})
+    backend = RIG_STEP.backends["cpu"].create()
+    return run_step_function(backend, request, _progress).files[0].data
 
 
 def _animate(rigged: bytes, params: dict[str, Any] | None = None, **animation: Any) -> StepOutput:
@@ -50,8 +51,8 @@ def _animate(rigged: bytes, params: dict[str, Any] | None = None, **animation: A
     if bvh is not None:  # as the orchestrator hands it over: an input artifact
         inputs["bvh"] = InputFile("bvh", "application/x-bvh", bvh, hashlib.sha256(bvh).hexdigest())
     job = job_pb2.JobInput(animation=job_pb2.AnimationOptions(**animation))
-    request = StepRequest("anim", job, params or {}, 1, inputs)
-    return STEP.run(STEP.backends["procedural"](), request, _progress)
+    request = step_request("anim", job, params or {}, 1, inputs)
+    return run_step_function(STEP.backends["procedural"].create(), request, _progress)
 
 
 def _clips(output: StepOutput) -> dict[str, Clip]:
@@ -303,7 +304,9 @@ def test_quadrupeds_only_get_their_clips_and_no_bvh(quadruped: bytes) -> None:
 def test_missing_or_broken_rigged_input() -> None:
     job = job_pb2.JobInput()
     with pytest.raises(StepError) as raised:
-        STEP.run(STEP.backends["procedural"](), StepRequest("anim", job, {}, 1, {}), _progress)
+        run_step_function(
+            STEP.backends["procedural"].create(), step_request("anim", job, {}, 1, {}), _progress
+        )
     assert raised.value.code == ErrorCode.INVALID_INPUT and "'rigged' is missing" in raised.value.message
     with pytest.raises(StepError) as raised:
         _animate(b"garbage")

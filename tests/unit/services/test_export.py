@@ -18,6 +18,7 @@ from services.export import exporter
 from services.export.step import STEP
 from tests.support.blender_inspection import fbx_summary
 from tests.support.gltf_validator import assert_valid_glb
+from tests.support.steps import run_step_function, step_request
 from tests.support.synthetic_models import box_mesh, creature_model
 
 needs_blender = pytest.mark.skipif(not bpy_available(), reason="bpy (Blender as a module) is not installed")
@@ -45,7 +46,7 @@ def _request(
     files = {
         name: _glb_input(name, v if isinstance(v, bytes) else write_glb(v)) for name, v in inputs.items()
     }
-    return StepRequest(step="export", job=job, params=params or {}, seed=1, inputs=files)
+    return step_request("export", job, params, 1, files)
 
 
 def _progress(fraction: float, message: str = "", preview_png: bytes | None = None) -> None:
@@ -53,9 +54,9 @@ def _progress(fraction: float, message: str = "", preview_png: bytes | None = No
 
 
 def _export(request: StepRequest, backend: str = "gltf") -> StepOutput:
-    instance = STEP.backends[backend]()
+    instance = STEP.backends[backend].create()
     instance.load()
-    return STEP.run(instance, request, _progress)
+    return run_step_function(instance, request, _progress)
 
 
 def _files(output: StepOutput) -> dict[str, OutputFile]:
@@ -77,7 +78,7 @@ def test_step_definition() -> None:
     assert STEP.name == "export"
     assert STEP.consumes == ("animated", "rigged", "mesh", "lod1", "lod2")
     assert STEP.default_backend == "gltf" and set(STEP.backends) == {"gltf", "blender"}
-    assert STEP.pool == "cpu"
+    assert STEP.default_pool() == "cpu"
 
 
 def test_static_prop_exports_a_valid_textured_glb_and_manifest() -> None:
@@ -237,7 +238,7 @@ def test_quality_gate_catches_a_backend_that_skips_files() -> None:
             )
 
     with pytest.raises(StepError) as caught:
-        STEP.run(ForgetfulBackend(), _request({"mesh": Model(mesh=box_mesh())}), _progress)  # type: ignore[arg-type]
+        run_step_function(ForgetfulBackend(), _request({"mesh": Model(mesh=box_mesh())}), _progress)  # type: ignore[arg-type]
     assert caught.value.code == ErrorCode.INTERNAL and "manifest" in caught.value.message
 
 

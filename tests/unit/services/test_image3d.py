@@ -18,30 +18,27 @@ from assetcore.geometry.model import Mesh
 from assetcore.proto.v1 import job_pb2
 from assetcore.worker.backend import ErrorCode, InputFile, StepError, StepOutput, StepRequest
 from services.image3d.backends.inflate import InflateBackend
-from services.image3d.step import STEP, run_image3d
+from services.image3d.step import STEP
 from tests.support import concept_images
+from tests.support.steps import no_progress, run_step_function, step_request
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 RESOLUTION = 80  # voxels along the subject's longest side: small and fast
 
 
-def no_progress(fraction: float, message: str = "", preview_png: bytes | None = None) -> None:
-    """Never cancels."""
-
-
 def request(image: bytes, params: dict[str, Any] | None = None, prompt: str = "a knight") -> StepRequest:
-    return StepRequest(
-        step="image3d",
-        job=job_pb2.JobInput(prompt=job_pb2.Prompt(concept=prompt)),
-        params={"resolution": RESOLUTION} if params is None else params,
-        seed=1,
-        inputs={"image": InputFile("image", "image/png", image, "0" * 64)},
+    return step_request(
+        "image3d",
+        job_pb2.JobInput(prompt=job_pb2.Prompt(concept=prompt)),
+        {"resolution": RESOLUTION} if params is None else params,
+        1,
+        {"image": InputFile("image", "image/png", image, "0" * 64)},
     )
 
 
-def run(image: bytes, params: dict[str, Any] | None = None, prompt: str = "a knight") -> StepOutput:
-    return run_image3d(InflateBackend(), request(image, params, prompt), no_progress)
+def reconstruct(image: bytes, params: dict[str, Any] | None = None, prompt: str = "a knight") -> StepOutput:
+    return run_step_function(InflateBackend(), request(image, params, prompt), no_progress)
 
 
 def mesh_of(output: StepOutput) -> Mesh:
@@ -52,25 +49,25 @@ def mesh_of(output: StepOutput) -> Mesh:
 
 @cache
 def humanoid() -> StepOutput:
-    return run(concept_images.humanoid_png())
+    return reconstruct(concept_images.humanoid_png())
 
 
 @cache
 def quadruped() -> StepOutput:
-    return run(concept_images.quadruped_png())
+    return reconstruct(concept_images.quadruped_png())
 
 
 def test_step_definition() -> None:
-    assert (STEP.name, STEP.consumes, STEP.default_backend, STEP.pool) == (
+    assert (STEP.name, STEP.consumes, STEP.default_backend, STEP.default_pool()) == (
         "image3d",
         ("image",),
         "inflate",
-        "gpu",
+        "cpu",
     )
-    assert STEP.backends["inflate"]().describe().name == "inflate"
+    assert STEP.backends["inflate"].create().describe().name == "inflate"
 
 
-@pytest.mark.parametrize("make", [humanoid, quadruped, lambda: run(concept_images.chest_png())])
+@pytest.mark.parametrize("make", [humanoid, quadruped, lambda: reconstruct(concept_images.chest_png())])
 def test_one_closed_component_with_colours_and_normals(make: Any) -> None:
     mesh = mesh_of(make())
     positions, faces = meshops.weld(mesh.positions, mesh.faces)
@@ -137,18 +134,18 @@ def test_side_view_quadruped_faces_plus_z_and_stands_on_four_legs() -> None:
 
 
 def test_four_legs_drawn_from_the_side_stay_four() -> None:
-    centres = feet(mesh_of(run(concept_images.quadruped_png(four_legs=True))))
+    centres = feet(mesh_of(reconstruct(concept_images.quadruped_png(four_legs=True))))
     assert len(centres) == 4
     assert (centres[:, 0] > 0).sum() == 2 and (centres[:, 2] > 0).sum() == 2
 
 
 def test_side_view_facing_left_still_faces_plus_z() -> None:
-    mesh = mesh_of(run(concept_images.quadruped_png(facing_left=True)))
+    mesh = mesh_of(reconstruct(concept_images.quadruped_png(facing_left=True)))
     assert mesh.positions[np.argmax(mesh.positions[:, 1]), 2] > 0
 
 
 def test_box_like_prop_is_sized_by_class_and_flat_fronted() -> None:
-    mesh = mesh_of(run(concept_images.chest_png()))
+    mesh = mesh_of(reconstruct(concept_images.chest_png()))
     extent = mesh.positions.max(axis=0) - mesh.positions.min(axis=0)
     assert max(extent[0], extent[1]) == pytest.approx(0.8, abs=0.01)  # a chest is 0.8 m wide
     assert extent[2] == pytest.approx(2 * 0.32 * 0.8, abs=0.03)  # cut flat front and back
@@ -158,14 +155,14 @@ def test_box_like_prop_is_sized_by_class_and_flat_fronted() -> None:
 
 def test_same_input_same_bytes() -> None:
     image = concept_images.chest_png()
-    first, second = run(image), run(image)
+    first, second = reconstruct(image), reconstruct(image)
     assert first.files[0].data == second.files[0].data
     assert first.preview_png == second.preview_png
 
 
 def test_without_metadata_the_prompt_decides() -> None:
     image = concept_images.png(concept_images.quadruped_image())
-    output = run(image, prompt="a grey wolf")
+    output = reconstruct(image, prompt="a grey wolf")
     assert any("from the prompt" in note for note in output.notes)
     mesh = mesh_of(output)
     assert mesh.positions[:, 1].max() == pytest.approx(1.05, abs=0.01)  # sized and oriented as a wolf
@@ -176,7 +173,7 @@ def test_without_metadata_the_prompt_decides() -> None:
 def test_opaque_image_is_keyed_against_its_border() -> None:
     opaque = Image.new("RGB", (96, 96), concept_images.BACKGROUND)
     opaque.paste(concept_images.chest_image(96).convert("RGB"), mask=concept_images.chest_image(96))
-    output = run(concept_images.png(opaque), prompt="a wooden chest")
+    output = reconstruct(concept_images.png(opaque), prompt="a wooden chest")
     assert any("no alpha" in note for note in output.notes)
     extent = np.ptp(mesh_of(output).positions, axis=0)
     assert extent[0] == pytest.approx(0.8, abs=0.01)
@@ -184,21 +181,21 @@ def test_opaque_image_is_keyed_against_its_border() -> None:
 
 def test_bytes_that_are_not_an_image() -> None:
     with pytest.raises(StepError) as error:
-        run(b"definitely not a png")
+        reconstruct(b"definitely not a png")
     assert error.value.code == ErrorCode.INVALID_IMAGE
 
 
 def test_empty_matte() -> None:
     transparent = concept_images.png(Image.new("RGBA", (64, 64), (200, 10, 10, 0)), view="front")
     with pytest.raises(StepError) as error:
-        run(transparent)
+        reconstruct(transparent)
     assert error.value.code == ErrorCode.EMPTY_MATTE
 
 
 def test_missing_input() -> None:
-    bare = StepRequest(step="image3d", job=job_pb2.JobInput(), params={}, seed=1, inputs={})
+    bare = step_request("image3d", job_pb2.JobInput(prompt=job_pb2.Prompt(concept="a knight")))
     with pytest.raises(StepError) as error:
-        run_image3d(InflateBackend(), bare, no_progress)
+        run_step_function(InflateBackend(), bare, no_progress)
     assert error.value.code == ErrorCode.INVALID_INPUT
 
 
@@ -215,11 +212,11 @@ def test_missing_input() -> None:
 )
 def test_bad_params_name_the_field(params: dict[str, Any], field: str) -> None:
     with pytest.raises(StepError) as error:
-        run(concept_images.chest_png(), params)
+        reconstruct(concept_images.chest_png(), params)
     assert error.value.code == ErrorCode.INVALID_PARAMS
     assert field in error.value.message
 
 
 def test_struct_numbers_arrive_as_floats() -> None:
-    output = run(concept_images.chest_png(), {"resolution": 64.0, "depth_scale": 1})
+    output = reconstruct(concept_images.chest_png(), {"resolution": 64.0, "depth_scale": 1})
     assert output.metrics["resolution"] == 64

@@ -14,22 +14,23 @@ from scipy import ndimage
 from assetcore.worker.backend import ErrorCode, StepError, StepOutput
 from services.refine.step import STEP
 from services.tti.step import STEP as TTI
-from tests.support.image_steps import bounding_box, components, image_request, matte_of, no_progress, rgba_of
+from tests.support.image_steps import bounding_box, components, image_request, matte_of, rgba_of
+from tests.support.steps import no_progress, run_step_function
 
 SIZE = 256
 
 
 def refine(image: bytes, *, upscale: bool = False, params: dict[str, object] | None = None) -> StepOutput:
-    backend = STEP.backends[STEP.default_backend]()
+    backend = STEP.backends[STEP.default_backend].create()
     backend.load()
     request = image_request("refine", "a knight", image=image, upscale=upscale, params=params)
-    return STEP.run(backend, request, no_progress)
+    return run_step_function(backend, request, no_progress)
 
 
 @cache
 def concept(prompt: str) -> bytes:
     request = image_request("tti", prompt, params={"size": SIZE})
-    return TTI.run(TTI.backends["procedural"](), request, no_progress).files[0].data
+    return run_step_function(TTI.backends["procedural"].create(), request, no_progress).files[0].data
 
 
 def encode(rgba: npt.NDArray[np.uint8], text: dict[str, str] | None = None) -> bytes:
@@ -55,7 +56,7 @@ def disc_image(*, centre: tuple[int, int] = (128, 128), radius: int = 70, alpha:
 
 def test_step_definition() -> None:
     assert (STEP.name, STEP.consumes, STEP.default_backend) == ("refine", ("image",), "cpu")
-    assert STEP.interactive and STEP.pool == "gpu"
+    assert STEP.interactive and STEP.default_pool() == "cpu"
 
 
 def test_a_clean_concept_passes_through_with_its_metadata() -> None:
@@ -179,18 +180,18 @@ def test_empty_matte(image: npt.NDArray[np.uint8]) -> None:
 
 
 def test_missing_input_is_invalid_input() -> None:
-    backend = STEP.backends["cpu"]()
+    backend = STEP.backends["cpu"].create()
     with pytest.raises(StepError) as caught:
-        STEP.run(backend, image_request("refine", "a rock"), no_progress)
+        run_step_function(backend, image_request("refine", "a rock"), no_progress)
     assert caught.value.code == ErrorCode.INVALID_INPUT
 
 
 @pytest.mark.parametrize(
     ("params", "field"),
     [
-        ({"margin": 0.9}, "refine.margin"),
-        ({"sharpen": "lots"}, "refine.sharpen"),
-        ({"denoise": 1}, "refine.denoise"),
+        ({"margin": 0.9}, "input.step_options.refine.margin"),
+        ({"sharpen": "lots"}, "input.step_options.refine.sharpen"),
+        ({"denoise": 1}, "input.step_options.refine.denoise"),
     ],
 )
 def test_bad_options_are_invalid_params(params: dict[str, object], field: str) -> None:

@@ -21,10 +21,11 @@ from assetcore.worker.backend import ErrorCode, StepBackend, StepError, StepOutp
 from services.retopo.backends.blender import BlenderBackend, triangulate
 from services.retopo.backends.decimate import DecimateBackend
 from services.retopo.bake import rasterise
-from services.retopo.options import resolve_options
-from services.retopo.step import STEP, run_retopo
+from services.retopo.options import RetopoOptions
+from services.retopo.step import STEP
 from tests.support import retopo_meshes
 from tests.support.retopo_meshes import retopo_request
+from tests.support.steps import no_progress, run_step_function
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
@@ -33,14 +34,10 @@ SMALL = {"face_target": TARGET, "texture_size": 256}
 LODS = (("mesh", 1.0), ("lod1", 0.5), ("lod2", 0.25))
 
 
-def no_progress(fraction: float, message: str = "", preview_png: bytes | None = None) -> None:
-    """Never cancels."""
-
-
 def run(
     data: bytes, params: dict[str, Any] | None = None, backend: StepBackend | None = None, **job: Any
 ) -> StepOutput:
-    return run_retopo(backend or DecimateBackend(), retopo_request(data, params, **job), no_progress)
+    return run_step_function(backend or DecimateBackend(), retopo_request(data, params, **job), no_progress)
 
 
 def meshes(output: StepOutput) -> dict[str, Mesh]:
@@ -67,7 +64,7 @@ def figure_output() -> StepOutput:
 
 
 def test_step_definition() -> None:
-    assert (STEP.name, STEP.consumes, STEP.default_backend, STEP.pool) == (
+    assert (STEP.name, STEP.consumes, STEP.default_backend, STEP.default_pool()) == (
         "retopo",
         ("mesh",),
         "decimate",
@@ -90,15 +87,15 @@ def test_step_definition() -> None:
 )
 def test_platform_default_face_targets(platform: int, faces: int) -> None:
     job = job_pb2.JobInput(constraints=job_pb2.Constraints(platform=platform))
-    assert resolve_options(job, {}).face_target == faces
+    assert RetopoOptions.resolve(job, {}).faces == faces
 
 
 def test_poly_budget_then_params_override() -> None:
     job = job_pb2.JobInput(
         constraints=job_pb2.Constraints(poly_budget=8000, platform=job_pb2.PLATFORM_MOBILE)
     )
-    assert resolve_options(job, {}).face_target == 8000
-    assert resolve_options(job, {"face_target": 2000.0}).face_target == 2000
+    assert RetopoOptions.resolve(job, {}).faces == 8000
+    assert RetopoOptions.resolve(job, {"face_target": 2000.0}).faces == 2000
 
 
 @pytest.mark.parametrize(

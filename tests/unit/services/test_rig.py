@@ -20,6 +20,7 @@ from services.rig.step import STEP
 from services.rig.weights import top_influences
 from tests.support.creature_meshes import box_mesh, humanoid_mesh, inflated_humanoid_mesh, quadruped_mesh
 from tests.support.gltf_validator import assert_valid_glb
+from tests.support.steps import run_step_function, step_request
 
 HUMANOID = job_pb2.RIG_TYPE_HUMANOID
 QUADRUPED = job_pb2.RIG_TYPE_QUADRUPED
@@ -43,7 +44,7 @@ def _request(
         name: _glb_input(name, mesh if isinstance(mesh, bytes) else write_glb(Model(mesh=mesh)))
         for name, mesh in meshes.items()
     }
-    return StepRequest(step="rig", job=job, params=params or {}, seed=1, inputs=inputs)
+    return step_request("rig", job, params, 1, inputs)
 
 
 def _progress(fraction: float, message: str = "", preview_png: bytes | None = None) -> None:
@@ -51,9 +52,9 @@ def _progress(fraction: float, message: str = "", preview_png: bytes | None = No
 
 
 def _rig(request: StepRequest, backend: str = "cpu") -> StepOutput:
-    instance = STEP.backends[backend]()
+    instance = STEP.backends[backend].create()
     instance.load()
-    return STEP.run(instance, request, _progress)
+    return run_step_function(instance, request, _progress)
 
 
 def _models(output: StepOutput) -> dict[str, Model]:

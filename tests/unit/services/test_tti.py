@@ -20,19 +20,19 @@ from tests.support.image_steps import (
     components,
     image_request,
     matte_of,
-    no_progress,
     rgba_of,
     runs,
 )
+from tests.support.steps import no_progress, run_step_function
 
 SIZE = 512  # the drawing scales with the size; small images keep the tests fast
 
 
 @cache
 def render(prompt: str, seed: int = 7, style: str = "", size: int = SIZE) -> StepOutput:
-    backend = STEP.backends[STEP.default_backend]()
+    backend = STEP.backends[STEP.default_backend].create()
     backend.load()
-    return STEP.run(
+    return run_step_function(
         backend, image_request("tti", prompt, params={"size": size}, seed=seed, style=style), no_progress
     )
 
@@ -43,7 +43,7 @@ def image_of(prompt: str, **kwargs: object) -> bytes:
 
 def test_step_definition() -> None:
     assert (STEP.name, STEP.consumes, STEP.default_backend) == ("tti", (), "procedural")
-    assert STEP.interactive and STEP.pool == "gpu"
+    assert STEP.interactive and STEP.default_pool() == "cpu"
 
 
 @pytest.mark.parametrize(
@@ -68,8 +68,8 @@ def test_acceptance_prompts(prompt: str, view: str, category: str, subject: str)
 
 
 def test_default_size_is_1024() -> None:
-    backend = STEP.backends["procedural"]()
-    output = STEP.run(backend, image_request("tti", "a rock"), no_progress)
+    backend = STEP.backends["procedural"].create()
+    output = run_step_function(backend, image_request("tti", "a rock"), no_progress)
     assert rgba_of(output.files[0].data).shape == (1024, 1024, 4)
 
 
@@ -186,33 +186,33 @@ def test_unknown_style_is_noted_and_drawn_in_the_default_style() -> None:
 
 def test_size_option() -> None:
     assert rgba_of(image_of("a rock", size=256)).shape == (256, 256, 4)
-    backend = STEP.backends["procedural"]()
-    output = STEP.run(backend, image_request("tti", "a rock", params={"size": 300.0}), no_progress)
+    backend = STEP.backends["procedural"].create()
+    output = run_step_function(backend, image_request("tti", "a rock", params={"size": 300.0}), no_progress)
     assert rgba_of(output.files[0].data).shape == (300, 300, 4)
 
 
 @pytest.mark.parametrize(
     ("params", "field"),
     [
-        ({"size": 100}, "tti.size"),
-        ({"size": 4096}, "tti.size"),
-        ({"size": "big"}, "tti.size"),
-        ({"size": True}, "tti.size"),
-        ({"steps": 20}, "tti.steps"),
+        ({"size": 100}, "input.step_options.tti.size"),
+        ({"size": 4096}, "input.step_options.tti.size"),
+        ({"size": "big"}, "input.step_options.tti.size"),
+        ({"size": True}, "input.step_options.tti.size"),
+        ({"steps": 20}, "input.step_options.tti.steps"),
     ],
 )
 def test_bad_options_are_invalid_params(params: dict[str, object], field: str) -> None:
-    backend = STEP.backends["procedural"]()
+    backend = STEP.backends["procedural"].create()
     with pytest.raises(StepError) as caught:
-        STEP.run(backend, image_request("tti", "a rock", params=params), no_progress)
+        run_step_function(backend, image_request("tti", "a rock", params=params), no_progress)
     assert caught.value.code == ErrorCode.INVALID_PARAMS
     assert caught.value.message.startswith(field)
 
 
 def test_empty_prompt_is_invalid_params() -> None:
-    backend = STEP.backends["procedural"]()
+    backend = STEP.backends["procedural"].create()
     with pytest.raises(StepError) as caught:
-        STEP.run(backend, image_request("tti", "   "), no_progress)
+        run_step_function(backend, image_request("tti", "   "), no_progress)
     assert caught.value.code == ErrorCode.INVALID_PARAMS
 
 

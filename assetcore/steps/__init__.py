@@ -1,0 +1,1 @@
+"""The step contract: what a step declares once, and what the platform derives from it."""

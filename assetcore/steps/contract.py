@@ -1,0 +1,161 @@
+"""What a step declares, once, in its own module: `StepDefinition`.
+
+Everything else derives from the declarations (see catalog.py): the step list, pipeline
+checks, review-gate aliases, option validation at CreateJob, the options' JSON Schema, the
+CLI's choices, deploy's topology and cost pools, the library's file names and the checks of
+what a deployment offers. Backends are named by import path and imported only where they
+are hosted, so reading the declarations (the orchestrator, deploy, the CLI) stays cheap.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Literal, Protocol
+
+from assetcore.proto.v1 import job_pb2
+from assetcore.steps.options import NoOptions, StepOptions
+from assetcore.worker.backend import StepBackend, StepOutput, StepRequest
+from assetcore.worker.noop import NoopBackend, NoopOptions
+
+Pool = Literal["gpu", "cpu"]
+# Checks the backend's output (raise StepError); runs for every backend, noop included.
+Gate = Callable[[StepOutput, StepRequest], None]
+# Checks the request before the backend runs (inputs that make the work impossible).
+Precheck = Callable[[StepRequest], None]
+# The features a job asks of the step: feature name -> the input field that asks for it.
+Needs = Callable[[job_pb2.JobInput, StepOptions], Mapping[str, str]]
+# Writes the defaults of the job fields the step reads into the resolved job (CreateJob), so
+# the stored job says exactly what was built.
+JobDefaults = Callable[[job_pb2.JobInput], None]
+
+
+class Requirement(Protocol):
+    @property
+    def label(self) -> str:
+        """What a person calls it: "Blender (bpy)"."""
+
+    def missing(self) -> str | None:
+        """Why the requirement does not hold where this runs, or None when it holds."""
+
+
+@dataclass(frozen=True)
+class PythonModule:
+    """An importable Python module, e.g. bpy for the Blender backends."""
+
+    module: str
+    label: str  # what a person calls it: "Blender (bpy)"
+
+    def missing(self) -> str | None:
+        if importlib.util.find_spec(self.module) is None:
+            return f"{self.label} is not installed (Python module {self.module!r})"
+        return None
+
+
+@dataclass(frozen=True)
+class Feature:
+    """Something a backend can deliver, possibly only where its requirements hold."""
+
+    name: str
+    requires: tuple[Requirement, ...] = ()
+
+    def missing(self) -> list[str]:
+        return [reason for r in self.requires if (reason := r.missing()) is not None]
+
+
+@dataclass(frozen=True)
+class BackendSpec:
+    factory: str | Callable[[], StepBackend]  # "package.module:Class", imported when hosted
+    pool: Pool = "cpu"  # the capacity it runs on in production: prices its time
+    requires: tuple[Requirement, ...] = ()  # needed to run at all
+    features: tuple[Feature, ...] = ()
+    options: type[StepOptions] | None = None  # backend-only options, besides the step's own
+
+    def create(self) -> StepBackend:
+        if not isinstance(self.factory, str):
+            return self.factory()
+        module, _, attr = self.factory.partition(":")
+        made: StepBackend = getattr(importlib.import_module(module), attr)()
+        return made
+
+    def available_features(self) -> tuple[str, ...]:
+        """The features whose requirements hold in this process."""
+        return tuple(f.name for f in self.features if not f.missing())
+
+
+@dataclass(frozen=True)
+class Resources:
+    """Deploy sizing. backlog_per_task is the scaling target: messages waiting per running task
+    that still meets the step's latency goal (goal seconds / seconds per message)."""
+
+    cpu: int = 1024  # Fargate CPU units when the step runs on CPU (1024 = 1 vCPU)
+    memory_mib: int = 2048
+    min_tasks: int = 0
+    max_tasks: int = 10
+    backlog_per_task: float = 4.0
+
+
+@dataclass(frozen=True)
+class StepDefinition:
+    name: str
+    description: str
+    consumes: tuple[str, ...]  # artifact names read from ancestors' outputs (or job attachments)
+    produces: tuple[str, ...]  # artifact names it may output; anything else is a bug
+    backends: Mapping[str, BackendSpec]
+    default_backend: str
+    options: type[StepOptions] = NoOptions
+    required_inputs: tuple[str, ...] = ()  # consumed inputs without which it cannot run
+    precheck: Precheck | None = None
+    gate: Gate | None = None
+    needs: Needs | None = None
+    job_defaults: JobDefaults | None = None
+    reads: tuple[str, ...] = ()  # JobInput fields it reads besides the prompt: "animation", "export"
+    interactive: bool = False  # taken before batch work; keeps a warm task in production
+    gate_aliases: tuple[str, ...] = ()  # review-gate names besides the step's: "concept", "mesh"
+    library_files: Mapping[str, str] = field(default_factory=dict)  # artifact -> library suffix
+    resources: Resources = Resources()
+    done_message: str = "done"
+
+    def backend(self, name: str) -> BackendSpec:
+        """The named backend; `noop` is every step's (runtime tests and benchmarks)."""
+        if name == NOOP:
+            return NOOP_BACKEND
+        spec = self.backends.get(name)
+        if spec is None:
+            raise UnknownBackend(
+                f"step {self.name} has no backend {name!r} (known: {', '.join(self.backend_names())})"
+            )
+        return spec
+
+    def backend_names(self) -> list[str]:
+        return sorted({*self.backends, NOOP})
+
+    def options_model(self, backend: str) -> type[StepOptions]:
+        extra = self.backend(backend).options
+        if extra is None:
+            return self.options
+        return self._combined_models[backend]
+
+    @cached_property
+    def _combined_models(self) -> dict[str, type[StepOptions]]:
+        combined: dict[str, type[StepOptions]] = {}
+        for name in self.backend_names():
+            extra = self.backend(name).options
+            if extra is not None:
+                title = f"{self.name.capitalize()}{name.capitalize()}Options"
+                combined[name] = type(title, (self.options, extra), {"__module__": __name__})
+        return combined
+
+    def default_pool(self) -> Pool:
+        return self.backends[self.default_backend].pool
+
+
+class UnknownBackend(LookupError):
+    pass
+
+
+NOOP = "noop"
+NOOP_BACKEND = BackendSpec(factory=NoopBackend, pool="cpu", options=NoopOptions)

@@ -1,0 +1,17 @@
+"""Who calls: a tenant's project with a role, or a step worker (the internal service token)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Principal:
+    tenant_id: str
+    project_id: str
+    role: str
+    key_id: str
+
+    @property
+    def is_worker(self) -> bool:
+        return self.role == "worker"
