@@ -2,7 +2,7 @@
 
 Each call takes the caller's API key (the gateway forwards each request's own key). Failed
 calls raise ApiError subclasses carrying the orchestrator's code and field. Unary calls get a
-15 s deadline from the channel (`CallDefaults`); the live WatchJob stream has none. Reads are
+15 s deadline from the channel's service config; the live WatchJob stream has none. Reads are
 retried by gRPC on UNAVAILABLE (a call that never reached the orchestrator); writes are not,
 since a create without an idempotency key must not run twice.
 """
@@ -10,20 +10,13 @@ since a create without an idempotency key must not run twice.
 from __future__ import annotations
 
 from collections.abc import AsyncGenerator, Awaitable
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import grpc
 
 from assetcore.errors import ApiError
 from assetcore.proto.v1 import events_pb2, job_pb2, library_pb2, orchestrator_pb2, orchestrator_pb2_grpc
-from assetcore.rpc.channel import (
-    CallDefaults,
-    MethodDefaults,
-    RetryPolicy,
-    bearer,
-    open_channel,
-    retry_service_config,
-)
+from assetcore.rpc.channel import MethodPolicy, RetryPolicy, bearer, open_channel, service_config
 from assetcore.rpc.status import from_rpc_error
 
 T = TypeVar("T")
@@ -31,6 +24,18 @@ TIMEOUT_S = 15.0
 SERVICE = orchestrator_pb2.DESCRIPTOR.services_by_name["OrchestratorService"].full_name
 READS = ("GetJob", "ListJobs", "GetAsset", "ListAssets", "ListPipelines", "WhoAmI")
 READ_RETRY = RetryPolicy(max_attempts=3, initial_backoff_s=0.1, max_backoff_s=1.0)
+UNARY = [
+    m.name
+    for m in orchestrator_pb2.DESCRIPTOR.services_by_name["OrchestratorService"].methods
+    if not m.server_streaming
+]
+POLICIES = {m: MethodPolicy(timeout_s=TIMEOUT_S, retry=READ_RETRY if m in READS else None) for m in UNARY}
+CALL = {m: policy.call_options() for m, policy in POLICIES.items()}  # each unary call's deadline
+
+
+def _options(method: str, key: str) -> dict[str, Any]:
+    """A unary call's metadata (the caller's own key) and deadline."""
+    return {"metadata": bearer(key), **CALL[method]}
 
 
 async def _call(pending: Awaitable[T]) -> T:
@@ -42,11 +47,7 @@ async def _call(pending: Awaitable[T]) -> T:
 
 class OrchestratorApi:
     def __init__(self, address: str) -> None:
-        self._channel = open_channel(
-            address,
-            interceptors=CallDefaults(unary=MethodDefaults(timeout_s=TIMEOUT_S)).interceptors(),
-            service_config=retry_service_config(SERVICE, READS, READ_RETRY),
-        )
+        self._channel = open_channel(address, config=service_config(SERVICE, POLICIES))
         self._stub = orchestrator_pb2_grpc.OrchestratorServiceStub(self._channel)
 
     async def close(self) -> None:
@@ -56,43 +57,43 @@ class OrchestratorApi:
         self, key: str, job_input: job_pb2.JobInput, idempotency_key: str = ""
     ) -> orchestrator_pb2.CreateJobResponse:
         request = orchestrator_pb2.CreateJobRequest(input=job_input, idempotency_key=idempotency_key)
-        return await _call(self._stub.CreateJob(request, metadata=bearer(key)))
+        return await _call(self._stub.CreateJob(request, **_options("CreateJob", key)))
 
     async def get_job(self, key: str, job_id: str) -> job_pb2.Job:
         request = orchestrator_pb2.GetJobRequest(job_id=job_id)
-        return await _call(self._stub.GetJob(request, metadata=bearer(key)))
+        return await _call(self._stub.GetJob(request, **_options("GetJob", key)))
 
     async def list_jobs(
         self, key: str, request: orchestrator_pb2.ListJobsRequest
     ) -> orchestrator_pb2.ListJobsResponse:
-        return await _call(self._stub.ListJobs(request, metadata=bearer(key)))
+        return await _call(self._stub.ListJobs(request, **_options("ListJobs", key)))
 
     async def cancel_job(self, key: str, job_id: str) -> job_pb2.Job:
         request = orchestrator_pb2.CancelJobRequest(job_id=job_id)
-        return await _call(self._stub.CancelJob(request, metadata=bearer(key)))
+        return await _call(self._stub.CancelJob(request, **_options("CancelJob", key)))
 
     async def retry_job(self, key: str, job_id: str) -> job_pb2.Job:
         request = orchestrator_pb2.RetryJobRequest(job_id=job_id)
-        return await _call(self._stub.RetryJob(request, metadata=bearer(key)))
+        return await _call(self._stub.RetryJob(request, **_options("RetryJob", key)))
 
     async def review_step(self, key: str, request: orchestrator_pb2.ReviewStepRequest) -> job_pb2.Job:
-        return await _call(self._stub.ReviewStep(request, metadata=bearer(key)))
+        return await _call(self._stub.ReviewStep(request, **_options("ReviewStep", key)))
 
     async def get_asset(self, key: str, asset_id: str) -> library_pb2.Asset:
         request = orchestrator_pb2.GetAssetRequest(asset_id=asset_id)
-        return await _call(self._stub.GetAsset(request, metadata=bearer(key)))
+        return await _call(self._stub.GetAsset(request, **_options("GetAsset", key)))
 
     async def list_assets(
         self, key: str, request: orchestrator_pb2.ListAssetsRequest
     ) -> orchestrator_pb2.ListAssetsResponse:
-        return await _call(self._stub.ListAssets(request, metadata=bearer(key)))
+        return await _call(self._stub.ListAssets(request, **_options("ListAssets", key)))
 
     async def list_pipelines(self, key: str) -> orchestrator_pb2.ListPipelinesResponse:
         request = orchestrator_pb2.ListPipelinesRequest()
-        return await _call(self._stub.ListPipelines(request, metadata=bearer(key)))
+        return await _call(self._stub.ListPipelines(request, **_options("ListPipelines", key)))
 
     async def who_am_i(self, key: str) -> orchestrator_pb2.Principal:
-        return await _call(self._stub.WhoAmI(orchestrator_pb2.WhoAmIRequest(), metadata=bearer(key)))
+        return await _call(self._stub.WhoAmI(orchestrator_pb2.WhoAmIRequest(), **_options("WhoAmI", key)))
 
     async def watch_job(
         self, key: str, job_id: str, after_sequence: int = 0

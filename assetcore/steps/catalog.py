@@ -108,8 +108,11 @@ def parse_options(
     step = definition.name
     if params is None:
         params = MessageToDict(job.step_options[step]) if step in job.step_options else {}
+    model = definition.options_model(backend)
+    if not params and _reads_no_job(model):
+        return _defaults(model)  # the common case on the hot path: nothing to check
     try:
-        return definition.options_model(backend).resolve(job, params)
+        return model.resolve(job, params)
     except ValidationError as exc:
         prefix = f"input.step_options.{step}"
         raise OptionsInvalid(
@@ -117,6 +120,16 @@ def parse_options(
         ) from None
     except OptionError as exc:
         raise OptionsInvalid([OptionProblem(exc.field, exc.message)]) from None
+
+
+def _reads_no_job(model: type[StepOptions]) -> bool:
+    return model.resolve.__func__ is StepOptions.resolve.__func__  # type: ignore[attr-defined]
+
+
+@lru_cache(maxsize=256)
+def _defaults(model: type[StepOptions]) -> StepOptions:
+    """A model's options when none are given (models are frozen: one instance serves all)."""
+    return model.model_validate({})
 
 
 def _pipelines_of(value: object, source: str) -> list[Pipeline]:

@@ -13,14 +13,15 @@ import importlib
 import importlib.util
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from functools import cached_property
-from typing import Literal, Protocol
+from functools import cached_property, lru_cache
+from typing import Any, Literal, Protocol, TypeVar
 
 from assetcore.proto.v1 import job_pb2
 from assetcore.steps.options import NoOptions, StepOptions
 from assetcore.worker.backend import StepBackend, StepOutput, StepRequest
 from assetcore.worker.noop import NoopBackend, NoopOptions
 
+T = TypeVar("T")
 Pool = Literal["gpu", "cpu"]
 # Checks the backend's output (raise StepError); runs for every backend, noop included.
 Gate = Callable[[StepOutput, StepRequest], None]
@@ -31,6 +32,20 @@ Needs = Callable[[job_pb2.JobInput, StepOptions], Mapping[str, str]]
 # Writes the defaults of the job fields the step reads into the resolved job (CreateJob), so
 # the stored job says exactly what was built.
 JobDefaults = Callable[[job_pb2.JobInput], None]
+
+
+def resolve(ref: str | Callable[..., T]) -> Callable[..., T]:
+    """A callable named by "package.module:attribute" (imported on first use), or itself."""
+    if not isinstance(ref, str):
+        return ref
+    return _imported(ref)
+
+
+@lru_cache(maxsize=512)
+def _imported(ref: str) -> Callable[..., Any]:
+    module, _, attr = ref.partition(":")
+    found: Callable[..., Any] = getattr(importlib.import_module(module), attr)
+    return found
 
 
 class Requirement(Protocol):
@@ -75,10 +90,7 @@ class BackendSpec:
     options: type[StepOptions] | None = None  # backend-only options, besides the step's own
 
     def create(self) -> StepBackend:
-        if not isinstance(self.factory, str):
-            return self.factory()
-        module, _, attr = self.factory.partition(":")
-        made: StepBackend = getattr(importlib.import_module(module), attr)()
+        made: StepBackend = resolve(self.factory)()
         return made
 
     def available_features(self) -> tuple[str, ...]:
@@ -108,8 +120,10 @@ class StepDefinition:
     default_backend: str
     options: type[StepOptions] = NoOptions
     required_inputs: tuple[str, ...] = ()  # consumed inputs without which it cannot run
-    precheck: Precheck | None = None
-    gate: Gate | None = None
+    # Checks run where the step runs, named by import path ("services.x.gates:check") like the
+    # backends: reading the declarations never imports what they need (numpy, meshes, ...).
+    precheck: str | Precheck | None = None
+    gate: str | Gate | None = None
     needs: Needs | None = None
     job_defaults: JobDefaults | None = None
     reads: tuple[str, ...] = ()  # JobInput fields it reads besides the prompt: "animation", "export"

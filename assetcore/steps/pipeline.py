@@ -4,6 +4,7 @@ standard ones are declared in services/orchestrator/pipelines.py, more come from
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 from assetcore.proto.v1 import job_pb2
 
@@ -21,7 +22,7 @@ class Pipeline:
     asset_type: job_pb2.AssetType
     steps: tuple[StepSpec, ...]  # topological order
 
-    @property
+    @cached_property
     def step_names(self) -> tuple[str, ...]:
         return tuple(s.name for s in self.steps)
 

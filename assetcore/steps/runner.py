@@ -11,7 +11,7 @@ from typing import Any
 
 from assetcore.proto.v1 import job_pb2
 from assetcore.steps.catalog import OptionsInvalid, parse_options
-from assetcore.steps.contract import StepDefinition
+from assetcore.steps.contract import StepDefinition, resolve
 from assetcore.worker.backend import (
     ErrorCode,
     InputFile,
@@ -59,7 +59,7 @@ def run_step(
         if name not in request.inputs:
             raise StepError(ErrorCode.INVALID_INPUT, f"{definition.name}: the input {name!r} is missing")
     if definition.precheck is not None:
-        definition.precheck(request)
+        resolve(definition.precheck)(request)
     output = backend.run(request, progress)
     names = [f.name for f in output.files]
     undeclared = sorted(set(names) - set(definition.produces))
@@ -74,6 +74,6 @@ def run_step(
             ErrorCode.INTERNAL, f"{definition.name}: the backend returned duplicate outputs {names}"
         )
     if definition.gate is not None:
-        definition.gate(output, request)
+        resolve(definition.gate)(output, request)
     progress(1.0, definition.done_message)
     return output

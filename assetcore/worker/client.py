@@ -32,19 +32,13 @@ from typing import TypeVar
 import grpc
 
 from assetcore.proto.v1 import orchestrator_pb2, orchestrator_pb2_grpc
-from assetcore.rpc.channel import (
-    CallDefaults,
-    MethodDefaults,
-    RetryPolicy,
-    method_path,
-    open_channel,
-    retry_service_config,
-)
+from assetcore.rpc.channel import MethodPolicy, RetryPolicy, bearer, open_channel, service_config
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 SERVICE = orchestrator_pb2.DESCRIPTOR.services_by_name["OrchestratorService"].full_name
 DURABLE = ("StartStep", "CompleteStep", "FailStep", "RegisterWorker")  # must arrive: wait, retry in budget
+ADVISORY = ("ReportProgress", "AbandonStep")  # one quick try
 ADVISORY_TIMEOUT_S = 2.0
 RETRY = RetryPolicy(max_attempts=5, initial_backoff_s=0.1, max_backoff_s=5.0, multiplier=2.0)
 
@@ -53,22 +47,21 @@ class OrchestratorUnavailable(Exception):
     """The orchestrator could not be reached within the retry budget."""
 
 
-def worker_channel(address: str, token: str, retry_s: float) -> grpc.aio.Channel:
-    """A channel to the orchestrator with the worker's credential, deadlines and retry policy."""
-    durable = MethodDefaults(timeout_s=retry_s, wait_for_ready=True)
-    defaults = CallDefaults(
-        token=token,
-        unary=MethodDefaults(timeout_s=ADVISORY_TIMEOUT_S, wait_for_ready=False),
-        methods={method_path(SERVICE, m): durable for m in DURABLE},
-    )
-    config = retry_service_config(SERVICE, DURABLE, RETRY)
-    return open_channel(address, interceptors=defaults.interceptors(), service_config=config)
+def worker_policies(retry_s: float) -> dict[str, MethodPolicy]:
+    durable = MethodPolicy(timeout_s=retry_s, wait_for_ready=True, retry=RETRY)
+    advisory = MethodPolicy(timeout_s=ADVISORY_TIMEOUT_S, wait_for_ready=False)
+    return {**dict.fromkeys(DURABLE, durable), **dict.fromkeys(ADVISORY, advisory)}
 
 
 class OrchestratorClient:
     def __init__(self, address: str, token: str, retry_s: float) -> None:
-        self._channel = worker_channel(address, token, retry_s)
+        policies = worker_policies(retry_s)
+        self._channel = open_channel(address, config=service_config(SERVICE, policies))
         self._stub = orchestrator_pb2_grpc.OrchestratorServiceStub(self._channel)
+        # Each call's metadata, deadline and wait-for-ready, by method.
+        self._options = {
+            m: {"metadata": bearer(token), **policy.call_options()} for m, policy in policies.items()
+        }
 
     async def close(self) -> None:
         await self._channel.close()
@@ -86,25 +79,27 @@ class OrchestratorClient:
     async def start_step(
         self, request: orchestrator_pb2.StartStepRequest
     ) -> orchestrator_pb2.StartStepResponse:
-        return await self._durable(self._stub.StartStep(request))
+        return await self._durable(self._stub.StartStep(request, **self._options["StartStep"]))
 
     async def complete_step(
         self, request: orchestrator_pb2.CompleteStepRequest
     ) -> orchestrator_pb2.CompleteStepResponse:
-        return await self._durable(self._stub.CompleteStep(request))
+        return await self._durable(self._stub.CompleteStep(request, **self._options["CompleteStep"]))
 
     async def fail_step(self, request: orchestrator_pb2.FailStepRequest) -> orchestrator_pb2.FailStepResponse:
-        return await self._durable(self._stub.FailStep(request))
+        return await self._durable(self._stub.FailStep(request, **self._options["FailStep"]))
 
     async def report_progress(
         self, request: orchestrator_pb2.ReportProgressRequest
     ) -> orchestrator_pb2.ReportProgressResponse:
         """One try with a short deadline: progress is advisory."""
-        response: orchestrator_pb2.ReportProgressResponse = await self._stub.ReportProgress(request)
+        response: orchestrator_pb2.ReportProgressResponse = await self._stub.ReportProgress(
+            request, **self._options["ReportProgress"]
+        )
         return response
 
     async def abandon_step(self, request: orchestrator_pb2.AbandonStepRequest) -> None:
-        await self._stub.AbandonStep(request)
+        await self._stub.AbandonStep(request, **self._options["AbandonStep"])
 
     async def register_worker(self, request: orchestrator_pb2.RegisterWorkerRequest) -> None:
-        await self._durable(self._stub.RegisterWorker(request))
+        await self._durable(self._stub.RegisterWorker(request, **self._options["RegisterWorker"]))

@@ -2,9 +2,10 @@
 
 It goes through the step function like any backend (inputs checked, options parsed, output
 gated). For each artifact the step declares it outputs the input of that name when there is
-one (pass-through) and otherwise a small text derived from the step, the seed and the
-prompt, so a step whose quality gate reads real content (a concept image, a mesh) refuses
-it: noop runs the control plane, not the pipeline's content.
+one (pass-through) and otherwise a stand-in: one small text per seed and prompt, the same for
+every artifact of a job, so that the content-addressed store writes it once. A step whose
+quality gate reads real content (a concept image, a mesh) refuses it: noop runs the control
+plane, not the pipeline's content.
 
 Its options (JobInput.step_options[step], besides the step's own) steer it:
   sleep_s      seconds to spend, in `ticks` progress reports (default 0)
@@ -47,12 +48,12 @@ class NoopBackend:
             progress(tick / options.ticks, f"noop {tick}/{options.ticks}")
         if options.fail_code is not None:
             raise StepError(options.fail_code, options.fail_message, retryable=options.fail_retryable)
+        stand_in = f"noop:{request.seed}:{request.job.prompt.concept}".encode()
         files = []
         for name in request.produces:
             given = request.inputs.get(name)
             if given is not None:
                 files.append(OutputFile(name, given.media_type, given.data))
             else:
-                text = f"{request.step}:{name}:{request.seed}:{request.job.prompt.concept}"
-                files.append(OutputFile(name, "text/plain", text.encode()))
+                files.append(OutputFile(name, "text/plain", stand_in))
         return StepOutput(files=files, notes=["noop backend: declared outputs passed through or stood in"])

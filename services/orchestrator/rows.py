@@ -9,8 +9,10 @@ A test checks that every class covers every column of its table.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, fields
+from functools import lru_cache
+from operator import attrgetter
 from typing import Any, Protocol
 
 from sqlalchemy import Column, Table
@@ -94,8 +96,8 @@ class StepRow:
     error_message: str | None
 
     @property
-    def parents(self) -> list[str]:
-        return list(json.loads(self.depends_on))
+    def parents(self) -> tuple[str, ...]:
+        return _parents(self.depends_on)
 
 
 @dataclass(frozen=True, slots=True)
@@ -186,15 +188,23 @@ def columns(row_type: type, table: Table) -> tuple[Column[Any], ...]:
     return tuple(table.c[name] for name in field_names(row_type))
 
 
-_NAMES: dict[type, tuple[str, ...]] = {}
+@lru_cache(maxsize=1024)
+def _parents(depends_on: str) -> tuple[str, ...]:
+    """A step's parents from its JSON column: the few distinct values are parsed once (hot path)."""
+    return tuple(json.loads(depends_on))
+
+
+_GETTERS: dict[type, tuple[tuple[str, ...], Callable[[Any], tuple[Any, ...]]]] = {}
 
 
 def values(row: Any) -> dict[str, Any]:
     """The row's fields as column values (for INSERT)."""
-    names = _NAMES.get(type(row))
-    if names is None:
-        names = _NAMES[type(row)] = field_names(type(row))
-    return {name: getattr(row, name) for name in names}
+    found = _GETTERS.get(type(row))
+    if found is None:
+        names = field_names(type(row))
+        found = _GETTERS[type(row)] = (names, attrgetter(*names))
+    names, getter = found
+    return dict(zip(names, getter(row), strict=True))
 
 
 def current(art_rows: Sequence[ArtifactRow], step: StepRow) -> list[ArtifactRow]:

@@ -23,6 +23,7 @@ PLATFORM_FACES = {
     job_pb2.PLATFORM_UNSPECIFIED: 15_000,
 }
 TEXTURE_SIZES = (256, 512, 1024, 2048, 4096)
+LOD_LEVELS = (("mesh", 1.0), ("lod1", 0.5), ("lod2", 0.25))  # output name, share of the face target
 Symmetry = Literal["auto", "on", "off"]
 FaceTarget = Annotated[int, Field(ge=MIN_FACES, le=MAX_FACES), BeforeValidator(whole_number)]
 

@@ -23,14 +23,13 @@ from assetcore.geometry.preview import render_mesh_preview
 from assetcore.worker.backend import OutputFile, Progress, StepOutput, StepRequest
 from services.retopo.bake import bake_texture
 from services.retopo.colour_source import ColourSource
-from services.retopo.options import RetopoOptions
+from services.retopo.options import LOD_LEVELS, RetopoOptions
 from services.retopo.repair import from_manifold
 from services.retopo.simplify import simplified, simplified_symmetric
 from services.retopo.source import SourceSolid, read_source
 from services.retopo.unwrap import unwrap
 
 GLB_MEDIA_TYPE = "model/gltf-binary"
-LOD_LEVELS = (("mesh", 1.0), ("lod1", 0.5), ("lod2", 0.25))  # output name, share of the face target
 MIN_TEXTURE_SIZE = 128
 TOUCH_SEPARATION = 1e-5  # of the largest extent: where a simplified solid touches itself
 

@@ -17,7 +17,7 @@ from assetcore.config import Settings
 from assetcore.db.migrate import upgrade_all
 from assetcore.mesh import free_port
 from assetcore.proto.v1 import job_pb2, step_pb2, step_pb2_grpc
-from assetcore.rpc.channel import CallDefaults
+from assetcore.rpc.channel import bearer
 from assetcore.rpc.credentials import mint_worker_token
 from assetcore.steps.catalog import build_catalog, load_catalog
 from assetcore.steps.contract import BackendSpec, UnknownBackend
@@ -43,16 +43,16 @@ def local(tmp_path) -> Settings:  # type: ignore[no-untyped-def]
 async def test_step_service_run_describe_health_reflection_metrics(local: Settings) -> None:
     port, metrics_port = free_port(), free_port()
     local.metrics_port = metrics_port
-    worker = CallDefaults(token=mint_worker_token(local.secret("internal_token"))).interceptors()
+    worker = bearer(mint_worker_token(local.secret("internal_token")))
     async with running_workers(local, ["sketch"], "127.0.0.1:1", grpc_address=f"127.0.0.1:{port}") as workers:
         await asyncio.wait_for(workers.ready.wait(), 30)
-        async with grpc.aio.insecure_channel(f"127.0.0.1:{port}", interceptors=worker) as channel:
+        async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
             health = health_pb2_grpc.HealthStub(channel)
             reply = await health.Check(health_pb2.HealthCheckRequest(service="assetcore.v1.StepService"))
             assert reply.status == health_pb2.HealthCheckResponse.SERVING
 
             stub = step_pb2_grpc.StepServiceStub(channel)
-            described = await stub.Describe(step_pb2.DescribeRequest())
+            described = await stub.Describe(step_pb2.DescribeRequest(), metadata=worker)
             assert (described.step, described.backend, described.ready) == ("sketch", "noop", True)
             assert list(described.available_backends) == ["noop"]
 
@@ -64,7 +64,7 @@ async def test_step_service_run_describe_health_reflection_metrics(local: Settin
                 job_input=job_pb2.JobInput(prompt=job_pb2.Prompt(concept="a rock")),
             )
             task.params.update({"ticks": 3, "sleep_s": 0.3})
-            updates = [u async for u in stub.Run(step_pb2.RunRequest(task=task))]
+            updates = [u async for u in stub.Run(step_pb2.RunRequest(task=task), metadata=worker)]
             assert [u.WhichOneof("kind") for u in updates][-1] == "result"
             assert any(u.WhichOneof("kind") == "progress" for u in updates)
             result = updates[-1].result
@@ -72,14 +72,14 @@ async def test_step_service_run_describe_health_reflection_metrics(local: Settin
 
             bad = step_pb2.StepTask(step_name="touchup", tenant_id="ten_direct")
             with pytest.raises(grpc.aio.AioRpcError) as raised:
-                async for _ in stub.Run(step_pb2.RunRequest(task=bad)):
+                async for _ in stub.Run(step_pb2.RunRequest(task=bad), metadata=worker):
                     pass
             assert raised.value.code() == grpc.StatusCode.INVALID_ARGUMENT
 
             failing = step_pb2.StepTask()
             failing.CopyFrom(task)
             failing.params.update({"fail_code": "E_BAD"})
-            updates = [u async for u in stub.Run(step_pb2.RunRequest(task=failing))]
+            updates = [u async for u in stub.Run(step_pb2.RunRequest(task=failing), metadata=worker)]
             assert updates[-1].error.code == "E_BAD"
 
             refl = reflection_pb2_grpc.ServerReflectionStub(channel)

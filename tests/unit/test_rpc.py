@@ -11,7 +11,7 @@ from sqlalchemy.exc import OperationalError
 
 from assetcore.errors import ApiError, InvalidArgument, PermissionDenied, Unauthenticated, Unavailable
 from assetcore.proto.v1 import step_pb2
-from assetcore.rpc.channel import RetryPolicy, retry_service_config, token_from_metadata
+from assetcore.rpc.channel import MethodPolicy, RetryPolicy, service_config, token_from_metadata
 from assetcore.rpc.credentials import (
     ALL_TENANTS,
     WorkerAuthenticator,
@@ -103,11 +103,15 @@ def test_handlers_without_the_interceptor_fail_closed() -> None:
         current_principal(WorkerScope)
 
 
-def test_retry_service_config_and_bearer_metadata() -> None:
-    config = json.loads(retry_service_config("pkg.Svc", ["A", "B"], RetryPolicy(max_attempts=4)))
-    (method,) = config["methodConfig"]
-    assert method["name"] == [{"service": "pkg.Svc", "method": "A"}, {"service": "pkg.Svc", "method": "B"}]
-    assert method["retryPolicy"]["maxAttempts"] == 4
-    assert method["retryPolicy"]["retryableStatusCodes"] == ["UNAVAILABLE"]
+def test_service_config_and_bearer_metadata() -> None:
+    retried = MethodPolicy(timeout_s=3.0, wait_for_ready=True, retry=RetryPolicy(max_attempts=4))
+    quick = MethodPolicy(timeout_s=0.5)
+    config = json.loads(service_config("pkg.Svc", {"A": retried, "B": retried, "C": quick}))
+    (first,) = config["methodConfig"]  # only retries live in the service config
+    assert first["name"] == [{"service": "pkg.Svc", "method": "A"}, {"service": "pkg.Svc", "method": "B"}]
+    assert first["retryPolicy"]["maxAttempts"] == 4
+    assert first["retryPolicy"]["retryableStatusCodes"] == ["UNAVAILABLE"]
+    assert retried.call_options() == {"timeout": 3.0, "wait_for_ready": True}
+    assert quick.call_options() == {"timeout": 0.5, "wait_for_ready": None}
     assert token_from_metadata((("x", "y"), ("authorization", "Bearer abc "))) == "abc"
     assert token_from_metadata((("authorization", "Basic abc"),)) is None

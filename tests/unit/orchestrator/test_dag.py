@@ -9,7 +9,6 @@ import pytest
 
 from assetcore.config import RetryPolicy
 from services.orchestrator import dag
-from services.orchestrator.pipelines import PIPELINES
 from services.orchestrator.rows import Attachment, AttemptRow, StepRow, values
 from services.orchestrator.states import (
     AWAITING_REVIEW,
@@ -21,7 +20,7 @@ from services.orchestrator.states import (
     SUCCEEDED,
     SUPERSEDED,
 )
-from tests.unit.orchestrator.support import artifact, job_input, job_row, step_rows
+from tests.unit.orchestrator.support import CATALOG, artifact, job_input, job_row, step_rows
 
 
 def states(rows: list[StepRow], *names: str) -> list[StepRow]:
@@ -34,7 +33,7 @@ def test_a_new_jobs_first_step_is_ready_and_only_it() -> None:
     rows = step_rows(job_row("character"))
     assert [s.name for s in dag.ready(rows)] == ["tti"]
     assert all(s.state == PENDING and s.generation == 0 and s.attempt == 0 for s in rows)
-    assert rows[1].parents == ["tti"]
+    assert rows[1].parents == ("tti",)
 
 
 def test_a_step_is_ready_when_all_its_parents_succeeded() -> None:
@@ -84,7 +83,9 @@ def test_a_step_task_carries_the_nearest_ancestors_outputs_then_the_attachments(
     ]
     job_in = job_input("character")
     job_in.step_options["rig"].update({"bones": 20})
-    task = dag.step_task(job, rig, job_in, PIPELINES["character"], {s.name: s for s in rows}, arts, 100.0)
+    task = dag.step_task(
+        job, rig, job_in, CATALOG.pipelines["character"], {s.name: s for s in rows}, arts, 100.0
+    )
     inputs = {a.name: a.blob_key for a in task.inputs}
     assert inputs == {
         "mesh": arts[3].blob_key,  # retopo's current generation: the nearest ancestor wins

@@ -17,11 +17,12 @@ from assetcore.proto.v1 import job_pb2
 from assetcore.worker.backend import ErrorCode, InputFile, StepError, StepOutput
 from services.anim import quaternions as quat
 from services.anim.bvh import parse_bvh
+from services.anim.gates import check_clip
 from services.anim.humanoid_clips import HUMANOID_BUILDERS
 from services.anim.pose import two_bone_ik
 from services.anim.quadruped_clips import QUADRUPED_BUILDERS
 from services.anim.skinning import world_pose
-from services.anim.step import STEP, check_clip
+from services.anim.step import STEP
 from services.anim.vocabulary import HUMANOID_CLIPS, QUADRUPED_CLIPS
 from services.rig.step import STEP as RIG_STEP
 from tests.support.bvh_samples import CMU_NAMES, MIXAMO_NAMES, OPAQUE_NAMES, corrupt_variants, walking_bvh

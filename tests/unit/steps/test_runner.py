@@ -55,7 +55,7 @@ def test_noop_outputs_what_the_step_declares_and_passes_inputs_through() -> None
     output = run_step(CATALOG.step("topo"), NoopBackend(), _request("topo", mesh=b"m"), no_progress)
     files = {f.name: f.data for f in output.files}
     assert set(files) == {"mesh", "lod1", "lod2"}
-    assert files["mesh"] == b"m" and files["lod1"].startswith(b"topo:lod1:3:")
+    assert files["mesh"] == b"m" and files["lod1"] == files["lod2"] == b"noop:3:a knight"
 
 
 def test_missing_required_input_is_invalid_input() -> None:
