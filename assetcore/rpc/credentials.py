@@ -22,6 +22,7 @@ import hashlib
 import hmac
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 from assetcore.errors import InvalidArgument, PermissionDenied, Unauthenticated
 
@@ -36,7 +37,9 @@ def is_tenant_id(value: str) -> bool:
     return bool(_TENANT.match(value))
 
 
+@lru_cache(maxsize=1024)
 def _mac(secret: str, scope: str) -> str:
+    """The scope's signature (memoized: every worker call is verified, by few scopes)."""
     digest = hmac.new(secret.encode(), _CONTEXT + scope.encode(), hashlib.sha256).digest()
     return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
 

@@ -1,8 +1,8 @@
 """A synthetic probe of the control plane: noop steps shaped like the character pipeline.
 
 Opt in with ASSETCORE_PLUGINS='["assetcore.steps.probe"]'. The `probe` pipeline runs seven
-noop steps with the character pipeline's artifacts and dependencies (interactive first, an
-input file travelling to `motion`, deliverables with library names); `probe_prop` and
+noop steps with the character pipeline's dependencies and outputs (interactive first, an input
+file travelling to `motion`, deliverables with library names), each reading its one main input; `probe_prop` and
 `probe_short` mirror the prop and concept pipelines, so a deployment running only the probe
 steps resolves every asset type. Each step goes through the real queue, worker, step function
 and gate, and costs no compute: benchmarks of the control plane, its tests, and smoke checks of
@@ -57,11 +57,11 @@ STEPS = (
     _probe("touchup", ("image",), ("image",), interactive=True),
     _probe("shape", ("image",), ("mesh",)),
     _probe("topo", ("mesh",), ("mesh", "lod1", "lod2")),
-    _probe("bones", ("mesh", "lod1", "lod2"), ("rigged", "lod1", "lod2"), reads=("constraints.rig_type",)),
-    _probe("motion", ("rigged", "lod1", "lod2", "bvh"), ("animated",), reads=("animation",)),
+    _probe("bones", ("mesh",), ("rigged", "lod1", "lod2"), reads=("constraints.rig_type",)),
+    _probe("motion", ("rigged", "bvh"), ("animated",), reads=("animation",)),
     _probe(
         "pack",
-        ("animated", "rigged", "mesh", "lod1", "lod2"),
+        ("animated",),
         ("glb", "lod1_glb", "lod2_glb", "manifest"),
         reads=("export",),
         library_files={"glb": ".glb", "lod1_glb": "_lod1.glb", "lod2_glb": "_lod2.glb"},
