@@ -2,11 +2,11 @@
 
 Opt in with ASSETCORE_PLUGINS='["assetcore.steps.probe"]'. The `probe` pipeline runs seven
 noop steps with the character pipeline's dependencies and outputs (interactive first, an input
-file travelling to `motion`, deliverables with library names), each reading its one main input; `probe_prop` and
-`probe_short` mirror the prop and concept pipelines, so a deployment running only the probe
-steps resolves every asset type. Each step goes through the real queue, worker, step function
-and gate, and costs no compute: benchmarks of the control plane, its tests, and smoke checks of
-a deployment.
+file travelling to `motion`, deliverables with library names), each reading its one main
+input; `probe_prop` and `probe_short` mirror the prop and concept pipelines, so a deployment
+running only the probe steps resolves every asset type. Each step goes through the real
+queue, worker, step function and gate, and costs no compute: benchmarks of the control
+plane, its tests, and smoke checks of a deployment.
 Its steps' noop options (sleep_s, ticks, fail_code, ...) shape the work.
 """
 
