@@ -15,7 +15,7 @@ import pytest
 from gql import Client, GraphQLRequest, gql
 from gql.transport.websockets import WebsocketsTransport
 
-from tests.support.mesh import STEPS, MeshProcess, mesh_process
+from tests.support.mesh import STEPS, MeshProcess, graphql, mesh_process
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
 
@@ -48,18 +48,6 @@ query($id: ID!) {
 def mesh(tmp_path: Path):  # type: ignore[no-untyped-def]
     with mesh_process(tmp_path / "data") as running:
         yield running
-
-
-async def graphql(mesh: MeshProcess, query: str, **variables: Any) -> dict[str, Any]:
-    async with httpx.AsyncClient(timeout=30) as http:
-        response = await http.post(
-            f"{mesh.gateway_url}/graphql",
-            json={"query": query, "variables": variables},
-            headers={"Authorization": f"Bearer {mesh.api_key}"},
-        )
-    body = response.json()
-    assert "errors" not in body, body
-    return body["data"]  # type: ignore[no-any-return]
 
 
 async def events(mesh: MeshProcess, job_id: str, after: int = 0) -> list[dict[str, Any]]:

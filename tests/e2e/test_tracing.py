@@ -19,10 +19,9 @@ import time
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 
-from tests.support.mesh import STEPS, MeshProcess, mesh_process
+from tests.support.mesh import STEPS, MeshProcess, graphql, mesh_process
 from tests.support.otlp import ReceivedSpan, otlp_receiver
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
@@ -30,18 +29,6 @@ pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
 SERVICE = "/assetcore.v1.OrchestratorService/"
 CREATE = "mutation($input: CreateAssetJobInput!) { createAssetJob(input: $input) { job { id } } }"
 JOB = "query($id: ID!) { job(id: $id) { state steps { name state } } }"
-
-
-async def graphql(mesh: MeshProcess, query: str, **variables: Any) -> dict[str, Any]:
-    async with httpx.AsyncClient(timeout=30) as http:
-        response = await http.post(
-            f"{mesh.gateway_url}/graphql",
-            json={"query": query, "variables": variables},
-            headers={"Authorization": f"Bearer {mesh.api_key}"},
-        )
-    body = response.json()
-    assert "errors" not in body, body
-    return body["data"]  # type: ignore[no-any-return]
 
 
 async def finished_job(mesh: MeshProcess, job_id: str, timeout_s: float = 90) -> dict[str, Any]:

@@ -122,3 +122,16 @@ def _wait_ready(mesh: MeshProcess, timeout_s: float = 120) -> None:
                 pass  # a busy machine: ask again until the deadline
         time.sleep(0.2)
     raise AssertionError(f"`assetcore up` not ready in {timeout_s}s:\n{mesh.log()}")
+
+
+async def graphql(mesh: MeshProcess, query: str, **variables: Any) -> dict[str, Any]:
+    """A GraphQL request to the mesh's gateway with its local API key; fails on any error."""
+    async with httpx.AsyncClient(timeout=30) as http:
+        response = await http.post(
+            f"{mesh.gateway_url}/graphql",
+            json={"query": query, "variables": variables},
+            headers={"Authorization": f"Bearer {mesh.api_key}"},
+        )
+    body = response.json()
+    assert "errors" not in body, body
+    return body["data"]  # type: ignore[no-any-return]
