@@ -19,6 +19,7 @@ from assetcore.errors import ApiError
 from assetcore.proto.v1 import job_pb2, orchestrator_pb2
 from assetcore.runtime import run_async
 from assetcore.steps.catalog import catalog_for
+from assetcore.steps.contract import UnknownBackend
 from assetcore.telemetry.logs import configure_logging
 
 SERVICES = ("gateway", "orchestrator")  # besides the steps, which the catalog declares
@@ -52,11 +53,10 @@ def _settings(data_dir: Path | None, backends: tuple[str, ...] = ()) -> Settings
             raise click.BadParameter(
                 f"expected STEP=BACKEND with STEP in {', '.join(steps)}", param_hint="--backend"
             )
-        if backend not in steps[step].backend_names():
-            known = ", ".join(steps[step].backend_names())
-            raise click.BadParameter(
-                f"step {step} has no backend {backend!r} (known: {known})", param_hint="--backend"
-            )
+        try:
+            steps[step].backend(backend)
+        except UnknownBackend as exc:
+            raise click.BadParameter(str(exc), param_hint="--backend") from None
         settings.backends[step] = backend
     return settings
 

@@ -165,9 +165,6 @@ class StepExecutor:
     async def _save(
         self, task: step_pb2.StepTask, backend: str, version: str, output: StepOutput, duration: float
     ) -> step_pb2.StepResult:
-        names = [f.name for f in output.files]
-        if len(set(names)) != len(names):
-            raise StepError(ErrorCode.INTERNAL, f"backend returned duplicate output names: {names}")
         result = step_pb2.StepResult(
             backend=backend,
             backend_version=version,
