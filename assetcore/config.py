@@ -72,6 +72,16 @@ class TracingSettings(BaseModel):
     sample_ratio: float = Field(1.0, ge=0.0, le=1.0)  # of new traces; a caller's decision is followed
 
 
+class MlSettings(BaseModel):
+    """Where and how the ML backends run their models (assetcore/ml/runtime.py)."""
+
+    device: Literal["auto", "cpu", "cuda"] = "auto"  # auto: CUDA when torch sees a GPU
+    precision: Literal["auto", "fp32", "fp16", "bf16"] = "auto"  # auto: fp16 on CUDA, fp32 on CPU
+    compile: bool = False  # torch.compile the denoisers (minutes at startup, faster steps)
+    threads: int | None = Field(None, ge=1)  # torch's CPU threads; None: torch's default
+    attention: Literal["sdpa", "eager"] = "sdpa"  # scaled-dot-product attention kernels
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="ASSETCORE_", env_nested_delimiter="__", extra="ignore")
 
@@ -98,6 +108,8 @@ class Settings(BaseSettings):
     plugins: list[str] = Field(default_factory=list)  # modules declaring more STEPS and PIPELINES
     steps: list[str] | None = None  # the steps this deployment runs; None: every declared step
     model_dir: Path | None = None  # ML backends' pinned weights (GPU AMI: /data/models); CPU ones need none
+    model_s3_uri: str | None = None  # s3://bucket/prefix holding the store's layout; `models pull` syncs it
+    ml: MlSettings = MlSettings()
     retry: RetryPolicy = RetryPolicy()
     retry_overrides: dict[str, RetryPolicy] = Field(default_factory=dict)
     prices: Prices = Prices()

@@ -100,7 +100,10 @@ def job(i: int) -> job_pb2.JobInput:
 
 @contextlib.contextmanager
 def process(command: list[str], env: dict[str, str]) -> Iterator[subprocess.Popen[bytes]]:
-    child = subprocess.Popen([sys.executable, "-m", "assetcore.cli", *command], env=env)
+    # The children's stdout carries their EMF metric lines; this process's stdout is the result.
+    child = subprocess.Popen(
+        [sys.executable, "-m", "assetcore.cli", *command], env=env, stdout=subprocess.DEVNULL
+    )
     try:
         yield child
     finally:

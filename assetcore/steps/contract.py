@@ -16,9 +16,10 @@ from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
 from typing import Any, Literal, Protocol, TypeVar
 
+from assetcore.models.store import ModelStore
 from assetcore.proto.v1 import job_pb2
 from assetcore.steps.options import NoOptions, StepOptions
-from assetcore.worker.backend import StepBackend, StepOutput, StepRequest
+from assetcore.worker.backend import BackendContext, StepBackend, StepOutput, StepRequest
 from assetcore.worker.noop import NoopBackend, NoopOptions
 
 T = TypeVar("T")
@@ -82,16 +83,39 @@ class Feature:
 
 
 @dataclass(frozen=True)
+class ModelUse:
+    """A model a backend loads from the store (assetcore/models/store.py)."""
+
+    name: str  # the store's folder name: "sdxl-base"
+    # "package.module:function" writing a tiny random-weight model of the same architecture
+    # into a folder, in the layout production reads (scripts/make_tiny_models.py calls it).
+    tiny: str
+    optional: bool = False  # used when the store has it (e.g. a refiner), skipped otherwise
+
+
+@dataclass(frozen=True)
 class BackendSpec:
-    factory: str | Callable[[], StepBackend]  # "package.module:Class", imported when hosted
+    # "package.module:Class", imported when hosted; called with a BackendContext when the
+    # backend uses models, with no argument otherwise.
+    factory: str | Callable[..., StepBackend]
     pool: Pool = "cpu"  # the capacity it runs on in production: prices its time
     requires: tuple[Requirement, ...] = ()  # needed to run at all
     features: tuple[Feature, ...] = ()
     options: type[StepOptions] | None = None  # backend-only options, besides the step's own
+    models: tuple[ModelUse, ...] = ()  # weights it loads from the model store
 
-    def create(self) -> StepBackend:
-        made: StepBackend = resolve(self.factory)()
+    def create(self, context: BackendContext | None = None) -> StepBackend:
+        factory = resolve(self.factory)
+        made: StepBackend = factory(context or BackendContext(ModelStore(None))) if self.models else factory()
         return made
+
+    def missing_models(self, context: BackendContext) -> list[str]:
+        """Why required models cannot load from the context's store (manifests only)."""
+        return [
+            reason
+            for use in self.models
+            if not use.optional and (reason := context.store.missing(use.name)) is not None
+        ]
 
     def available_features(self) -> tuple[str, ...]:
         """The features whose requirements hold in this process."""

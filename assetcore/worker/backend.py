@@ -16,6 +16,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeVar
 
+from assetcore.config import MlSettings
+from assetcore.models.store import ModelStore
 from assetcore.proto.v1 import job_pb2
 from assetcore.steps.options import NoOptions, StepOptions
 
@@ -104,6 +106,14 @@ class StepOutput:
     metrics: dict[str, float] = field(default_factory=dict)  # faces, vertices, bones, ...
 
 
+@dataclass(frozen=True)
+class BackendContext:
+    """What a backend that loads models is built with (BackendSpec.models non-empty)."""
+
+    store: ModelStore
+    ml: MlSettings = field(default_factory=MlSettings)
+
+
 class Progress(Protocol):
     def __call__(self, fraction: float, message: str = "", preview_png: bytes | None = None) -> None:
         """Report 0..1 progress. Raises StepCancelled when the step should stop."""
@@ -113,6 +123,7 @@ class StepBackend(Protocol):
     def describe(self) -> BackendInfo: ...
 
     def load(self) -> None:
-        """Load models or check dependencies, once per process. Raise StepError to refuse."""
+        """Load models or check dependencies, once per process. Raise StepError (or, for a
+        model that is missing or does not match its manifest, ModelError) to refuse."""
 
     def run(self, request: StepRequest, progress: Progress) -> StepOutput: ...

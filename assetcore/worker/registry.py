@@ -9,10 +9,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from assetcore.config import Settings
+from assetcore.models.store import ModelError, ModelStore
 from assetcore.steps.catalog import UnknownStep, catalog_for
 from assetcore.steps.contract import BackendSpec, StepDefinition
 from assetcore.steps.runner import run_step
 from assetcore.worker.backend import (
+    BackendContext,
     BackendInfo,
     ErrorCode,
     Progress,
@@ -31,6 +33,7 @@ class HostedStep:
     backend_name: str
     spec: BackendSpec
     backend: StepBackend
+    context: BackendContext
     pool: str  # where it runs: prices its time (the deployment's placement, else the backend's pool)
     loaded: bool = False
 
@@ -42,14 +45,20 @@ class HostedStep:
         return self.backend.describe()
 
     def load(self) -> None:
-        """Check the backend's requirements, then load it (once per process; may take minutes)."""
+        """Check the backend's requirements and models, then load it (once per process; may take
+        minutes). Refuses with BACKEND_UNAVAILABLE naming what is missing or which file is wrong."""
         missing = [reason for r in self.spec.requires if (reason := r.missing()) is not None]
+        missing += self.spec.missing_models(self.context)
         if missing:
-            raise StepError(
-                ErrorCode.BACKEND_UNAVAILABLE,
-                f"step {self.name}, backend {self.backend_name}: {'; '.join(missing)}",
-            )
-        self.backend.load()
+            raise self._unavailable("; ".join(missing))
+        try:
+            self.backend.load()
+        except ModelError as exc:
+            raise self._unavailable(str(exc)) from exc
+
+    def _unavailable(self, reason: str) -> StepError:
+        where = f"step {self.name}, backend {self.backend_name}"
+        return StepError(ErrorCode.BACKEND_UNAVAILABLE, f"{where}: {reason}")
 
     def features(self) -> tuple[str, ...]:
         """What this backend can deliver here (e.g. FBX only where bpy is installed)."""
@@ -66,10 +75,17 @@ class HostedStep:
         return self.definition.backend_names()
 
 
+def backend_context(settings: Settings) -> BackendContext:
+    return BackendContext(ModelStore(settings.model_dir), settings.ml)
+
+
 def host_step(definition: StepDefinition, settings: Settings) -> HostedStep:
     name = settings.backends.get(definition.name, definition.default_backend)
     spec = definition.backend(name)
-    return HostedStep(definition, name, spec, spec.create(), pool=settings.worker.pool or spec.pool)
+    context = backend_context(settings)
+    return HostedStep(
+        definition, name, spec, spec.create(context), context, pool=settings.worker.pool or spec.pool
+    )
 
 
 def host_steps(names: list[str], settings: Settings) -> list[HostedStep]:

@@ -6,7 +6,7 @@ import numpy as np
 from scipy import ndimage
 from scipy.spatial import cKDTree
 
-from services.refine.image_io import RGB8, Alpha
+from assetcore.imaging.image_io import RGB8, Alpha
 
 BLEED_PX = 2  # the transparent ring that gets subject colours, so filtering never samples the backdrop
 _REACH = BLEED_PX + 2  # the partly transparent edge (up to 2 px wide) plus the ring

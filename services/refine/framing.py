@@ -8,8 +8,8 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from assetcore.imaging.image_io import RGB8, Alpha
 from services.refine.colour import BLEED_PX
-from services.refine.image_io import RGB8, Alpha
 from services.refine.resample import resize_matted
 
 _SMALLEST_SHARE = 0.5  # a subject under half the usable side is scaled up to fill it

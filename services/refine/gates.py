@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from assetcore.concept_image import output_matte
+from assetcore.imaging.image_io import MAX_SIDE, image_size
 from assetcore.worker.backend import ErrorCode, StepError, StepOutput, StepRequest
-from services.refine.image_io import MAX_SIDE, image_size
 
 
 def _output_side(request: StepRequest) -> int:

@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 from PIL import Image, ImageFilter
 
+from assetcore.imaging.image_io import RGB8, Alpha
+from assetcore.imaging.matte import edge_alpha
 from services.refine.colour import bleed_colours
-from services.refine.image_io import RGB8, Alpha
-from services.refine.matte import edge_alpha
 
 
 def resize_matted(

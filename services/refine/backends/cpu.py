@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from assetcore.geometry.preview import render_image_preview
+from assetcore.imaging.image_io import decode_image, encode_png
+from assetcore.imaging.matte import border_colour, clean_matte, edge_alpha, estimate_matte
 from assetcore.worker.backend import BackendInfo, OutputFile, Progress, StepOutput, StepRequest
 from services.refine.colour import bleed_colours
 from services.refine.framing import frame_subject
-from services.refine.image_io import decode_image, encode_png
-from services.refine.matte import border_colour, clean_matte, edge_alpha, estimate_matte
 from services.refine.options import RefineOptions
 from services.refine.resample import resize_matted
 

@@ -12,8 +12,8 @@ import numpy as np
 import numpy.typing as npt
 from scipy import ndimage
 
+from assetcore.imaging.image_io import RGB8, Alpha
 from assetcore.worker.backend import ErrorCode, StepError
-from services.refine.image_io import RGB8, Alpha
 
 Mask = npt.NDArray[np.bool_]
 MIN_SUBJECT_PX = 16

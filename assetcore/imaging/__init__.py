@@ -1,0 +1,1 @@
+"""Image decoding, encoding and subject mattes shared by the image steps."""

@@ -1,0 +1,1 @@
+"""The model store: pinned weights with manifests (see store.py)."""
