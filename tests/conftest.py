@@ -16,7 +16,10 @@ from assetcore.config import Settings
 from assetcore.steps.catalog import load_catalog
 from tests.support.postgres import PostgresUnavailable, create_database, postgres_server
 
-pytest_plugins = ["tests.support.moto_server"]  # the moto_endpoint fixture
+pytest_plugins = [
+    "tests.support.moto_server",  # the moto_endpoint fixture
+    "tests.support.tiny_models",  # the tiny_models fixture (random-weight ML models)
+]
 _postgres_failure: str | None = None
 
 

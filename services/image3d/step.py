@@ -1,16 +1,28 @@
-"""The image3d step: concept image -> one watertight, coloured raw mesh ("mesh" GLB)."""
+"""The image3d step: concept image (and views, when present) -> one watertight, coloured raw mesh."""
 
 from __future__ import annotations
 
-from assetcore.steps.contract import BackendSpec, Resources, StepDefinition
+from assetcore.steps.contract import BackendSpec, ModelUse, Resources, StepDefinition
 from services.image3d.options import Image3dOptions
 
 STEP = StepDefinition(
     name="image3d",
     description="Concept image to one watertight, coloured raw mesh",
-    consumes=("image",),
+    consumes=("image", "views"),  # views: the multiview step's, in the *_multiview pipelines
     produces=("mesh",),
-    backends={"inflate": BackendSpec("services.image3d.backends.inflate:InflateBackend", pool="cpu")},
+    backends={
+        "inflate": BackendSpec("services.image3d.backends.inflate:InflateBackend", pool="cpu"),
+        "hunyuan3d": BackendSpec(
+            "services.image3d.backends.hunyuan3d:Hunyuan3dBackend",
+            pool="gpu",
+            models=(ModelUse("hunyuan3d-dit", tiny="services.image3d.hunyuan.tiny:build_hunyuan3d"),),
+        ),
+        "triposr": BackendSpec(
+            "services.image3d.backends.triposr:TriposrBackend",
+            pool="gpu",
+            models=(ModelUse("triposr", tiny="services.image3d.triposr.tiny:build_triposr"),),
+        ),
+    },
     default_backend="inflate",
     options=Image3dOptions,
     required_inputs=("image",),

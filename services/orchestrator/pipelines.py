@@ -22,6 +22,20 @@ STANDARD = (
         job_pb2.ASSET_TYPE_PROP,
         chain("tti", "refine", "image3d", "retopo", "export"),
     ),
+    # With six generated views between the concept and the mesh: image3d textures the back
+    # and sides from real views. Needs a multiview backend with models (zero123pp).
+    Pipeline(
+        "character_multiview",
+        "Rigged, animated character, reconstructed and textured from six generated views",
+        job_pb2.ASSET_TYPE_CHARACTER,
+        chain("tti", "refine", "multiview", "image3d", "retopo", "rig", "anim", "export"),
+    ),
+    Pipeline(
+        "prop_multiview",
+        "Static prop, reconstructed and textured from six generated views",
+        job_pb2.ASSET_TYPE_PROP,
+        chain("tti", "refine", "multiview", "image3d", "retopo", "export"),
+    ),
     Pipeline(
         "concept",
         "Concept image only",

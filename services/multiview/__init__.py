@@ -1,0 +1,1 @@
+"""The multiview step: six consistent views of the subject from its concept image."""

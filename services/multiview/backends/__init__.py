@@ -1,0 +1,1 @@
+"""The multiview step's backends."""
