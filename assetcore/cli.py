@@ -6,7 +6,7 @@ import asyncio
 import json
 import signal
 import sys
-from collections.abc import Callable, Coroutine
+from collections.abc import Coroutine
 from pathlib import Path
 from typing import Any, cast
 
@@ -231,19 +231,30 @@ def worker(steps: str, data_dir: Path | None) -> None:
 
         configure_telemetry("worker", settings)
 
-        async with running_workers(settings, names, settings.orchestrator_address):
-            await _until_terminated()
-        return 0
+        async with running_workers(settings, names, settings.orchestrator_address) as workers:
+            return await _until_terminated(workers.task)
 
     _run(consume())
 
 
-async def _until_terminated() -> None:
+async def _until_terminated(work: asyncio.Task[None] | None = None) -> int:
+    """Until SIGTERM/SIGINT (0), or until `work` stops by itself: 1, its error printed."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
-    await stop.wait()
+    stopped = asyncio.ensure_future(stop.wait())
+    try:
+        await asyncio.wait(
+            {stopped} if work is None else {stopped, work}, return_when=asyncio.FIRST_COMPLETED
+        )
+    finally:
+        stopped.cancel()
+    if work is not None and work.done() and not work.cancelled():
+        failure = work.exception()
+        click.echo(f"startup failed: {failure}" if failure else "the workers stopped", err=True)
+        return 1
+    return 0
 
 
 async def _serve(name: str, settings: Settings) -> int:
@@ -252,17 +263,18 @@ async def _serve(name: str, settings: Settings) -> int:
 
     configure_telemetry(name, settings)  # before any server or channel exists
 
-    if name not in SERVICES:
-        from assetcore.worker.service import running_workers, step_listen_address
+    if name in SERVICES:
+        async with deployable(name)(settings):
+            return await _until_terminated()
+    from assetcore.worker.service import running_workers, step_listen_address
 
-        lifespan: Callable[[], Any] = lambda: running_workers(  # noqa: E731
-            settings, [name], settings.orchestrator_address, grpc_address=step_listen_address(settings)
-        )
-    else:
-        lifespan = lambda: deployable(name)(settings)  # noqa: E731
-    async with lifespan():
-        await _until_terminated()
-    return 0
+    # Health stays NOT_SERVING until the backend loaded; a backend that cannot load (a missing
+    # or corrupt model file, no Blender) ends the process with the reason.
+    listen = step_listen_address(settings)
+    async with running_workers(
+        settings, [name], settings.orchestrator_address, grpc_address=listen
+    ) as workers:
+        return await _until_terminated(workers.task)
 
 
 def _api_key(settings: Settings, key: str | None) -> str:
@@ -368,6 +380,98 @@ def keys_create(tenant: str, project: str, role: str, data_dir: Path | None) -> 
         return 0
 
     _run(create())
+
+
+@main.group()
+def models() -> None:
+    """The model store of the ML backends (ASSETCORE_MODEL_DIR; docs/models.md)."""
+
+
+def _model_store(model_dir: Path | None) -> Any:
+    from assetcore.models.store import ModelStore
+
+    root = model_dir or Settings().model_dir
+    if root is None:
+        raise click.UsageError("no model store: pass --model-dir or set ASSETCORE_MODEL_DIR")
+    return ModelStore(root)
+
+
+model_dir_option = click.option(
+    "--model-dir", type=click.Path(path_type=Path), help="The model store [ASSETCORE_MODEL_DIR]."
+)
+
+
+@models.command("list")
+@model_dir_option
+def models_list(model_dir: Path | None) -> None:
+    """The stored models: name, version, licence, size, fingerprint (manifests only; no hashing)."""
+    from assetcore.models.store import ModelError
+
+    store = _model_store(model_dir)
+    names = store.names()
+    if not names:
+        click.echo(f"no models in {store.root}")
+    for name in names:
+        try:
+            m = store.manifest(name)
+        except ModelError as exc:
+            click.echo(f"{name:20} INVALID {exc}")
+            continue
+        size = f"{m.total_bytes() / 1e6:.1f} MB"
+        click.echo(f"{name:20} {m.version:14} {size:>10}  {m.fingerprint()}  {m.licence}  ({m.source})")
+
+
+@models.command("verify")
+@click.argument("names", nargs=-1)
+@model_dir_option
+def models_verify(names: tuple[str, ...], model_dir: Path | None) -> None:
+    """Hash every file of the models (all by default) against their manifests; exit 1 on a mismatch."""
+    from assetcore.models.store import ModelError
+
+    store = _model_store(model_dir)
+    failed = 0
+    for name in names or store.names():
+        try:
+            stored = store.verified(name)
+        except ModelError as exc:
+            click.echo(f"FAILED {exc}", err=True)
+            failed += 1
+            continue
+        click.echo(f"ok     {name} ({len(stored.manifest.files)} files, {stored.fingerprint})")
+    sys.exit(1 if failed else 0)
+
+
+@models.command("pull")
+@click.argument("names", nargs=-1)
+@click.option("--from", "uri", help="s3://bucket/prefix in the store's layout [ASSETCORE_MODEL_S3_URI].")
+@model_dir_option
+def models_pull(names: tuple[str, ...], uri: str | None, model_dir: Path | None) -> None:
+    """Download the models (all by default) from S3: only files whose hash differs; manifests last."""
+    import boto3
+
+    from assetcore.aws_client import client_config
+    from assetcore.models.pull import pull_models
+    from assetcore.models.store import ModelError
+
+    settings = Settings()
+    store = _model_store(model_dir)
+    uri = uri or settings.model_s3_uri
+    if not uri:
+        raise click.UsageError("no source: pass --from s3://bucket/prefix or set ASSETCORE_MODEL_S3_URI")
+    s3 = boto3.client(
+        "s3",
+        region_name=settings.aws.region,
+        endpoint_url=settings.aws.endpoint_url,
+        config=client_config(),
+    )
+    try:
+        report = pull_models(store, uri, s3, names or None, log=click.echo)
+    except (ModelError, ValueError) as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(
+        f"{len(report.models)} models in {store.root}: "
+        f"{len(report.downloaded)} files downloaded, {len(report.kept)} already current"
+    )
 
 
 @main.group()

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
 from importlib.metadata import entry_points
@@ -61,13 +61,17 @@ class EmbeddedMesh:
 
 
 @asynccontextmanager
-async def embedded_mesh(settings: Settings) -> AsyncIterator[EmbeddedMesh]:
+async def embedded_mesh(
+    settings: Settings, steps: Sequence[str] | None = None
+) -> AsyncIterator[EmbeddedMesh]:
+    """The orchestrator and workers for `steps` (default: every step of the deployment's catalog;
+    `generate` hosts only its job's pipeline, so it loads no model another pipeline needs)."""
     key = await local_api_key(settings)
     orchestrator = deployable("orchestrator")
     async with contextlib.AsyncExitStack() as stack:
         running = await stack.enter_async_context(orchestrator(settings, address="127.0.0.1:0"))
         workers = await stack.enter_async_context(
-            running_workers(settings, catalog_for(settings).step_names, running.address)
+            running_workers(settings, steps or catalog_for(settings).step_names, running.address)
         )
         await workers.wait_registered()  # jobs are checked against what the workers offer
         yield EmbeddedMesh(running.address, key, workers)

@@ -18,6 +18,7 @@ from assetcore.config import Settings
 from assetcore.embedded import embedded_mesh
 from assetcore.proto.v1 import events_pb2, job_pb2
 from assetcore.rpc.client import OrchestratorApi
+from assetcore.steps.catalog import NoPipeline, catalog_for
 
 
 class StepBars:
@@ -58,7 +59,7 @@ async def run_generate(
     settings: Settings, job_input: job_pb2.JobInput, out_dir: Path, console: Console
 ) -> int:
     started = time.monotonic()
-    async with embedded_mesh(settings) as mesh:
+    async with embedded_mesh(settings, _pipeline_steps(settings, job_input)) as mesh:
         api = OrchestratorApi(mesh.orchestrator_address)
         try:
             created = await api.create_job(mesh.api_key, job_input)
@@ -85,6 +86,15 @@ async def run_generate(
     (out_dir / "report.json").write_text(json.dumps(report, indent=2))
     _summary(console, job, files, out_dir)
     return 0 if job.state == job_pb2.JOB_STATE_SUCCEEDED else 1
+
+
+def _pipeline_steps(settings: Settings, job: job_pb2.JobInput) -> tuple[str, ...] | None:
+    """The steps of the job's pipeline; None (every step) when it names none the deployment has:
+    the orchestrator then refuses the job with the typed error."""
+    try:
+        return catalog_for(settings).pipeline_of(job).step_names
+    except NoPipeline:
+        return None
 
 
 async def _write_files(settings: Settings, job: job_pb2.Job, asset: Any, out_dir: Path) -> list[Path]:

@@ -171,9 +171,19 @@ class Mutation:
         ctx = context_of(info)
         return Job.from_proto(await ctx.api.retry_job(ctx.api_key(), id))
 
-    @documented(strawberry.mutation, "Approve a gated step, or reject it to re-run it with a new seed.")
+    @documented(
+        strawberry.mutation,
+        "Approve a gated step, or reject it to re-run it with a new seed. When approving, `choice` may "
+        'name one of the step\'s candidate outputs ("candidate_2") to keep instead of the first.',
+    )
     async def review_step(
-        self, info: Info, job_id: strawberry.ID, step: str, decision: ReviewDecision, notes: str = ""
+        self,
+        info: Info,
+        job_id: strawberry.ID,
+        step: str,
+        decision: ReviewDecision,
+        notes: str = "",
+        choice: str = "",
     ) -> Job:
         ctx = context_of(info)
         request = orchestrator_pb2.ReviewStepRequest(
@@ -183,6 +193,7 @@ class Mutation:
             if decision is ReviewDecision.APPROVE
             else orchestrator_pb2.REVIEW_DECISION_REJECT,
             notes=notes,
+            choice=choice,
         )
         return Job.from_proto(await ctx.api.review_step(ctx.api_key(), request))
 

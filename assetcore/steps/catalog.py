@@ -20,6 +20,7 @@ from google.protobuf.json_format import MessageToDict
 from pydantic import ValidationError
 
 from assetcore.config import Settings
+from assetcore.prompting import analyse_prompt
 from assetcore.proto.v1 import job_pb2
 from assetcore.steps.contract import StepDefinition
 from assetcore.steps.options import OptionError, StepOptions, option_problems
@@ -34,6 +35,14 @@ class UnknownStep(LookupError):
     pass
 
 
+class NoPipeline(LookupError):
+    """The job names no pipeline this deployment has, or none makes its asset type."""
+
+    def __init__(self, message: str, field: str) -> None:
+        super().__init__(message)
+        self.field = field  # the job input's field at fault
+
+
 @dataclass(frozen=True)
 class OptionProblem:
     field: str  # full path from the request: input.step_options.retopo.face_target
@@ -45,6 +54,11 @@ class OptionsInvalid(ValueError):
         first = problems[0]
         super().__init__(f"{first.field}: {first.message}")
         self.problems = list(problems)
+
+
+def prompt_text(prompt: job_pb2.Prompt) -> str:
+    """The prompt's words: concept, style and details."""
+    return " ".join(p for p in (prompt.concept, prompt.style, prompt.details) if p).strip()
 
 
 @dataclass(frozen=True)
@@ -65,6 +79,23 @@ class Catalog:
     def pipeline_for(self, asset_type: job_pb2.AssetType) -> Pipeline | None:
         """The first pipeline declared for the asset type."""
         return next((p for p in self.pipelines.values() if p.asset_type == asset_type), None)
+
+    def pipeline_of(self, job: job_pb2.JobInput) -> Pipeline:
+        """The pipeline the job names, else the first for its asset type (a prop or a character,
+        from the prompt, when unspecified). Raises NoPipeline naming the field at fault."""
+        if job.pipeline:
+            if job.pipeline not in self.pipelines:
+                known = ", ".join(sorted(self.pipelines))
+                raise NoPipeline(f"unknown pipeline {job.pipeline!r} (known: {known})", "input.pipeline")
+            return self.pipelines[job.pipeline]
+        asset_type = job.asset_type
+        if asset_type == job_pb2.ASSET_TYPE_UNSPECIFIED:
+            category = analyse_prompt(prompt_text(job.prompt)).category
+            asset_type = job_pb2.ASSET_TYPE_PROP if category == "prop" else job_pb2.ASSET_TYPE_CHARACTER
+        pipeline = self.pipeline_for(asset_type)
+        if pipeline is None:
+            raise NoPipeline("no pipeline makes this asset type", "input.asset_type")
+        return pipeline
 
     def resolve_gate(self, pipeline: Pipeline, gate: str) -> str | None:
         """A review-gate name (a step's name or one of its aliases) -> the step, if in the pipeline."""
@@ -219,6 +250,10 @@ def load_catalog(plugins: tuple[str, ...] = ()) -> Catalog:
 
 def catalog_for(settings: Settings) -> Catalog:
     """The catalog this deployment runs: the installed declarations and its plugins', less the
-    steps it leaves out (Settings.steps)."""
+    steps it leaves out (Settings.steps; by default every step but the opt-in ones whose
+    backend it does not configure) and the pipelines that need those."""
     catalog = load_catalog(tuple(settings.plugins))
-    return catalog if settings.steps is None else catalog.only(settings.steps)
+    if settings.steps is not None:
+        return catalog.only(settings.steps)
+    left_out = [n for n, s in catalog.steps.items() if s.opt_in and n not in settings.backends]
+    return catalog.only(n for n in catalog.steps if n not in left_out) if left_out else catalog

@@ -152,7 +152,13 @@ class StepDefinition:
     job_defaults: JobDefaults | None = None
     reads: tuple[str, ...] = ()  # JobInput fields it reads besides the prompt: "animation", "export"
     interactive: bool = False  # taken before batch work; keeps a warm task in production
+    # Deployed only where configured (Settings.steps names it or Settings.backends picks its
+    # backend): for steps with no backend that runs without models, e.g. multiview.
+    opt_in: bool = False
     gate_aliases: tuple[str, ...] = ()  # review-gate names besides the step's: "concept", "mesh"
+    # The output a reviewer may replace with one of the step's other outputs named
+    # "candidate_<k>" (ReviewStep's choice): tti's "image". None: no choices.
+    candidates_for: str | None = None
     library_files: Mapping[str, str] = field(default_factory=dict)  # artifact -> library suffix
     resources: Resources = Resources()
     done_message: str = "done"

@@ -33,7 +33,7 @@ from services.orchestrator.jobtx import JobTx
 from services.orchestrator.offers import OfferBook
 from services.orchestrator.paging import MAX_PAGE, decode_token, encode_token
 from services.orchestrator.principal import Principal
-from services.orchestrator.rows import Attachment, JobRow, values
+from services.orchestrator.rows import Attachment, JobRow, StepRow, values
 from services.orchestrator.states import (
     AWAITING_REVIEW,
     CANCELLED,
@@ -347,6 +347,8 @@ class ClientApi:
             raise InvalidArgument("decision must be APPROVE or REJECT", field="decision")
         if len(request.notes) > 4096:
             raise InvalidArgument("longer than 4096 bytes", field="notes")
+        if request.choice and request.decision != orchestrator_pb2.REVIEW_DECISION_APPROVE:
+            raise InvalidArgument("a choice comes with APPROVE only", field="choice")
 
         def review(scope: Scope) -> None:
             tx = self._job(scope, principal, request.job_id)
@@ -359,6 +361,8 @@ class ClientApi:
                     f"step {step.name} is {step.state}, not awaiting review", field="step"
                 )
             if request.decision == orchestrator_pb2.REVIEW_DECISION_APPROVE:
+                if request.choice:
+                    self._choose(tx.conn, step, request.choice)
                 tx.set_step(step, SUCCEEDED, review_notes=request.notes)
             else:
                 generation = step.generation + 1
@@ -377,6 +381,36 @@ class ClientApi:
 
         await self.writer.write(review)
         return await self.get_job(principal, request.job_id)
+
+    def _choose(self, conn: Connection, step: StepRow, choice: str) -> None:
+        """Point the step's chosen output at the candidate's file (ReviewStep's choice)."""
+        chosen = self.catalog.steps[step.name].candidates_for if step.name in self.catalog.steps else None
+        if chosen is None:
+            raise FailedPrecondition(f"step {step.name} offers no candidates to choose from", field="choice")
+        outputs = {
+            a.name: a
+            for a in store.artifacts_of(conn, [step.job_id])
+            if a.step_id == step.id and a.generation == step.generation
+        }
+        candidates = sorted(n for n in outputs if n.startswith("candidate_"))
+        if choice not in candidates:
+            raise InvalidArgument(
+                f"no output {choice!r} (choose among: {', '.join(candidates) or 'none'})", field="choice"
+            )
+        picked = outputs[choice]
+        conn.execute(
+            store.REPOINT_ARTIFACT,
+            {
+                "b_step": step.id,
+                "b_generation": step.generation,
+                "b_name": chosen,
+                "b_media_type": picked.media_type,
+                "b_sha256": picked.sha256,
+                "b_size_bytes": picked.size_bytes,
+                "b_blob_key": picked.blob_key,
+                "b_preview_key": picked.preview_key,
+            },
+        )
 
 
 def _dumps_attachments(attachments: list[Attachment]) -> str | None:

@@ -72,6 +72,22 @@ SUPERSEDE_ATTEMPTS = (
     .values(state=SUPERSEDED, finished_at=bindparam("b_now"))
 )
 INSERT_ARTIFACTS = insert(artifacts)
+# A reviewer's choice: the chosen output takes the candidate's file (ReviewStep's choice).
+REPOINT_ARTIFACT = (
+    update(artifacts)
+    .where(
+        artifacts.c.step_id == bindparam("b_step"),
+        artifacts.c.generation == bindparam("b_generation"),
+        artifacts.c.name == bindparam("b_name"),
+    )
+    .values(
+        media_type=bindparam("b_media_type"),
+        sha256=bindparam("b_sha256"),
+        size_bytes=bindparam("b_size_bytes"),
+        blob_key=bindparam("b_blob_key"),
+        preview_key=bindparam("b_preview_key"),
+    )
+)
 
 # -- reads ----------------------------------------------------------------------------------------
 STEPS_OF = (

@@ -19,7 +19,7 @@ from assetcore.errors import FailedPrecondition, InvalidArgument
 from assetcore.ids import is_valid_id
 from assetcore.prompting import analyse_prompt
 from assetcore.proto.v1 import job_pb2
-from assetcore.steps.catalog import Catalog, OptionsInvalid
+from assetcore.steps.catalog import Catalog, NoPipeline, OptionsInvalid, prompt_text
 from assetcore.steps.contract import StepDefinition
 from assetcore.steps.pipeline import Pipeline
 
@@ -47,10 +47,6 @@ def _check_enum(value: int, enum: object, field: str) -> None:
         raise InvalidArgument(f"unknown value {value}", field=field)
 
 
-def _prompt_text(prompt: job_pb2.Prompt) -> str:
-    return " ".join(p for p in (prompt.concept, prompt.style, prompt.details) if p).strip()
-
-
 def _check_prompt(job: job_pb2.JobInput) -> None:
     if not job.prompt.concept.strip():
         raise InvalidArgument("the prompt is empty", field="input.prompt.concept")
@@ -69,7 +65,7 @@ def _check_prompt(job: job_pb2.JobInput) -> None:
 
 def check_safety(job: job_pb2.JobInput, blocked_terms: list[str]) -> None:
     """Safety policy: refuse prompts naming a blocked term (whole-word, case-insensitive)."""
-    text = f"{_prompt_text(job.prompt)} {job.name}".lower()
+    text = f"{prompt_text(job.prompt)} {job.name}".lower()
     for term in blocked_terms:
         if re.search(rf"\b{re.escape(term.lower())}\b", text):
             raise InvalidArgument(
@@ -78,21 +74,10 @@ def check_safety(job: job_pb2.JobInput, blocked_terms: list[str]) -> None:
 
 
 def _pipeline(job: job_pb2.JobInput, catalog: Catalog) -> Pipeline:
-    if job.pipeline:
-        if job.pipeline not in catalog.pipelines:
-            known = ", ".join(sorted(catalog.pipelines))
-            raise InvalidArgument(
-                f"unknown pipeline {job.pipeline!r} (known: {known})", field="input.pipeline"
-            )
-        return catalog.pipelines[job.pipeline]
-    asset_type = job.asset_type
-    if asset_type == job_pb2.ASSET_TYPE_UNSPECIFIED:
-        category = analyse_prompt(_prompt_text(job.prompt)).category
-        asset_type = job_pb2.ASSET_TYPE_PROP if category == "prop" else job_pb2.ASSET_TYPE_CHARACTER
-    pipeline = catalog.pipeline_for(asset_type)
-    if pipeline is None:
-        raise InvalidArgument("no pipeline makes this asset type", field="input.asset_type")
-    return pipeline
+    try:
+        return catalog.pipeline_of(job)
+    except NoPipeline as exc:
+        raise InvalidArgument(str(exc), field=exc.field) from None
 
 
 def _reads(catalog: Catalog, pipeline: Pipeline, field: str) -> bool:
@@ -114,13 +99,13 @@ def _rig_type(job: job_pb2.JobInput, pipeline: Pipeline, catalog: Catalog) -> jo
         )
     if requested != job_pb2.RIG_TYPE_UNSPECIFIED:
         return requested
-    category = analyse_prompt(_prompt_text(job.prompt)).category
+    category = analyse_prompt(prompt_text(job.prompt)).category
     return job_pb2.RIG_TYPE_QUADRUPED if category == "quadruped" else job_pb2.RIG_TYPE_HUMANOID
 
 
 def _default_seed(job: job_pb2.JobInput) -> int:
     """Same prompt, same seed: an unseeded prompt always yields the same asset (and cache hits)."""
-    digest = hashlib.sha256(_prompt_text(job.prompt).encode() + b"\0" + job.negative_prompt.encode()).digest()
+    digest = hashlib.sha256(prompt_text(job.prompt).encode() + b"\0" + job.negative_prompt.encode()).digest()
     return int.from_bytes(digest[:4], "big") & MAX_SEED
 
 

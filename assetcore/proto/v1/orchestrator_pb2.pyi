@@ -103,16 +103,18 @@ class RetryJobRequest(_message.Message):
     def __init__(self, job_id: _Optional[str] = ...) -> None: ...
 
 class ReviewStepRequest(_message.Message):
-    __slots__ = ("job_id", "step", "decision", "notes")
+    __slots__ = ("job_id", "step", "decision", "notes", "choice")
     JOB_ID_FIELD_NUMBER: _ClassVar[int]
     STEP_FIELD_NUMBER: _ClassVar[int]
     DECISION_FIELD_NUMBER: _ClassVar[int]
     NOTES_FIELD_NUMBER: _ClassVar[int]
+    CHOICE_FIELD_NUMBER: _ClassVar[int]
     job_id: str
     step: str
     decision: ReviewDecision
     notes: str
-    def __init__(self, job_id: _Optional[str] = ..., step: _Optional[str] = ..., decision: _Optional[_Union[ReviewDecision, str]] = ..., notes: _Optional[str] = ...) -> None: ...
+    choice: str
+    def __init__(self, job_id: _Optional[str] = ..., step: _Optional[str] = ..., decision: _Optional[_Union[ReviewDecision, str]] = ..., notes: _Optional[str] = ..., choice: _Optional[str] = ...) -> None: ...
 
 class WatchJobRequest(_message.Message):
     __slots__ = ("job_id", "after_sequence")

@@ -10,6 +10,7 @@ from assetcore.config import Settings
 from assetcore.proto.v1 import job_pb2
 from assetcore.steps.catalog import (
     CatalogError,
+    NoPipeline,
     OptionsInvalid,
     UnknownStep,
     build_catalog,
@@ -35,9 +36,33 @@ def _step(name: str, consumes: tuple[str, ...] = (), produces: tuple[str, ...] =
 
 def test_installed_steps_and_pipelines_in_pipeline_order() -> None:
     catalog = load_catalog()
-    assert catalog.step_names == STANDARD_STEPS
-    assert list(catalog.pipelines) == ["character", "prop", "concept"]
+    assert catalog.step_names == (*STANDARD_STEPS, "multiview")
+    multiview = ["character_multiview", "prop_multiview"]
+    assert list(catalog.pipelines) == ["character", "prop", *multiview, "concept"]
     assert catalog.pipeline_for(job_pb2.ASSET_TYPE_PROP) is catalog.pipelines["prop"]
+
+
+def test_opt_in_steps_run_only_where_configured() -> None:
+    """multiview has no backend without model weights: a default deployment leaves it (and the
+    pipelines that need it) out; configuring its backend brings both in."""
+    default = catalog_for(Settings())
+    assert default.step_names == STANDARD_STEPS
+    assert list(default.pipelines) == ["character", "prop", "concept"]
+    configured = catalog_for(Settings(backends={"multiview": "zero123pp"}))
+    assert "multiview" in configured.steps and "prop_multiview" in configured.pipelines
+
+
+def test_the_pipeline_of_a_job() -> None:
+    catalog = load_catalog()
+    prop = job_pb2.JobInput(prompt=job_pb2.Prompt(concept="a wooden barrel"))
+    assert catalog.pipeline_of(prop).name == "prop"
+    knight = job_pb2.JobInput(prompt=job_pb2.Prompt(concept="a knight"))
+    assert catalog.pipeline_of(knight).name == "character"
+    named = job_pb2.JobInput(prompt=job_pb2.Prompt(concept="a knight"), pipeline="prop_multiview")
+    assert catalog.pipeline_of(named).step_names[2] == "multiview"
+    with pytest.raises(NoPipeline, match="unknown pipeline 'nope'") as error:
+        catalog.pipeline_of(job_pb2.JobInput(pipeline="nope"))
+    assert error.value.field == "input.pipeline"
 
 
 def test_plugins_add_steps_and_pipelines_and_a_deployment_may_run_fewer() -> None:
