@@ -441,6 +441,26 @@ def models_verify(names: tuple[str, ...], model_dir: Path | None) -> None:
     sys.exit(1 if failed else 0)
 
 
+@models.command("manifest")
+@click.argument("folder", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--name", help="The store name [the folder's name].")
+@click.option("--version", "version", required=True, help="The publisher's revision, e.g. 1.0 or a commit.")
+@click.option("--licence", required=True, help="The weights' licence, e.g. MIT or openrail++.")
+@click.option("--source", required=True, help="Where the weights come from (a URL).")
+def models_manifest(folder: Path, name: str | None, version: str, licence: str, source: str) -> None:
+    """Write FOLDER/manifest.json: every file's sha256 and size (installing a model: docs/models.md)."""
+    from assetcore.models.manifest import describe_folder, write_manifest
+
+    manifest = describe_folder(
+        folder, name=name or folder.name, version=version, licence=licence, source=source
+    )
+    write_manifest(folder, manifest)
+    size = manifest.total_bytes() / 1e6
+    click.echo(
+        f"{manifest.name}: {len(manifest.files)} files, {size:.1f} MB, fingerprint {manifest.fingerprint()}"
+    )
+
+
 @models.command("pull")
 @click.argument("names", nargs=-1)
 @click.option("--from", "uri", help="s3://bucket/prefix in the store's layout [ASSETCORE_MODEL_S3_URI].")

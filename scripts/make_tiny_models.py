@@ -19,7 +19,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from assetcore.config import Settings
 from assetcore.models.tiny import build_tiny_store
-from assetcore.steps.catalog import catalog_for
+from assetcore.steps.catalog import load_catalog
 
 
 def main() -> None:
@@ -30,7 +30,7 @@ def main() -> None:
     parser.add_argument("names", nargs="*", help="only these models (default: all)")
     args = parser.parse_args()
     started = time.perf_counter()
-    manifests = build_tiny_store(args.directory, catalog_for(Settings()), args.names or None)
+    manifests = build_tiny_store(args.directory, load_catalog(tuple(Settings().plugins)), args.names or None)
     for manifest in manifests:
         print(f"{manifest.name:20} {manifest.total_bytes() / 1e6:8.2f} MB  {len(manifest.files)} files")
     print(f"{len(manifests)} models in {args.directory} ({time.perf_counter() - started:.1f} s)")

@@ -34,6 +34,12 @@ STEP_METRICS_NAMESPACE = "AssetCore"  # StepDuration (seconds, dimension Step), 
 DRAIN_GRACE_S = 90  # SIGTERM (deploy, scale-in, Spot notice): finish or release within this
 
 
+def backend_environment(step: str, config: DeployConfig) -> dict[str, str]:
+    """ASSETCORE_BACKENDS__<STEP> for a GPU step with an ML backend (none: the step's default)."""
+    backend = config.gpu_backends.get(step)
+    return {} if backend is None else {f"ASSETCORE_BACKENDS__{step.upper()}": backend}
+
+
 def _query(
     name: str, metric: cloudwatch.Metric
 ) -> appscaling.CfnScalingPolicy.TargetTrackingMetricDataQueryProperty:
@@ -150,6 +156,7 @@ class StepService(Construct):
                     **environment,
                     "ASSETCORE_MODEL_DIR": MODEL_DIR,
                     "ASSETCORE_WORKER__POOL": "gpu",
+                    **backend_environment(spec.name, config),
                 },
             )
             container.add_mount_points(

@@ -25,6 +25,15 @@ STEP_PORT = 50052
 GATEWAY_PORT = 8000
 METRICS_PORT = 9100
 MODEL_DIR = "/data/models"  # baked into the GPU AMI (deploy/ami), mounted read-only
+# The ML backend each GPU step serves (ASSETCORE_BACKENDS__<STEP>; docs/models.md). Context
+# `gpu_backends` overrides per step, e.g. image3d=triposr where Hunyuan3D-2's licence does not
+# reach (it excludes the EU, the UK and South Korea).
+GPU_BACKENDS = {
+    "tti": "sdxl",
+    "refine": "sdxl-img2img+esrgan",
+    "multiview": "zero123pp",
+    "image3d": "hunyuan3d",
+}
 
 
 @dataclass(frozen=True)
@@ -63,6 +72,7 @@ STEP_NAMES = tuple(spec.name for spec in STEPS)
 class DeployConfig:
     prefix: str  # names: queues `<prefix>-<step>`, the bus `<prefix>`, dashboards, log groups
     gpu_steps: frozenset[str]
+    gpu_backends: dict[str, str]  # GPU step -> the backend it serves (GPU_BACKENDS, then context)
     gpu_on_demand_base: int  # On-Demand GPU instances under the Spot ones
     gpu_max_instances: int
     gpu_warm_pool: int  # stopped, pre-initialised On-Demand instances kept ready
@@ -92,13 +102,16 @@ class DeployConfig:
             except ValueError:
                 raise ValueError(f"context {key}={raw!r}: expected a whole number") from None
 
-        gpu_steps = frozenset(s.strip() for s in get("gpu_steps", "tti,image3d").split(",") if s.strip())
+        gpu_steps = frozenset(
+            s.strip() for s in get("gpu_steps", ",".join(GPU_BACKENDS)).split(",") if s.strip()
+        )
         unknown = gpu_steps - set(STEP_NAMES)
         if unknown:
             raise ValueError(f"context gpu_steps: unknown step(s) {sorted(unknown)}; steps are {STEP_NAMES}")
         return cls(
             prefix=get("prefix", "assetcore"),
             gpu_steps=gpu_steps,
+            gpu_backends=gpu_backends(gpu_steps, get("gpu_backends", "")),
             gpu_on_demand_base=number("gpu_on_demand_base", 1),
             gpu_max_instances=number("gpu_max_instances", 16),
             gpu_warm_pool=number("gpu_warm_pool", 1),
@@ -109,6 +122,28 @@ class DeployConfig:
             alarm_email=node.try_get_context("alarm_email"),
             max_receives=max_receives(Settings()),
         )
+
+
+def gpu_backends(gpu_steps: frozenset[str], override: str) -> dict[str, str]:
+    """GPU_BACKENDS for the GPU steps, with "step=backend,..." from context on top; each must be
+    a backend the step declares. A GPU step with neither keeps its default backend."""
+    chosen = {step: backend for step, backend in GPU_BACKENDS.items() if step in gpu_steps}
+    for item in filter(None, (part.strip() for part in override.split(","))):
+        step, _, backend = (x.strip() for x in item.partition("="))
+        if step not in gpu_steps or not backend:
+            raise ValueError(
+                f"context gpu_backends: {item!r}: expected <gpu step>=<backend>; "
+                f"gpu steps are {sorted(gpu_steps)}"
+            )
+        chosen[step] = backend
+    steps = load_catalog().steps
+    for step, backend in chosen.items():
+        if backend not in steps[step].backends:
+            raise ValueError(
+                f"context gpu_backends: step {step} has no backend {backend!r} "
+                f"(it has {sorted(steps[step].backends)})"
+            )
+    return chosen
 
 
 def context_or_parameter(stack: cdk.Stack, key: str, description: str) -> str:

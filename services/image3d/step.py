@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from assetcore.steps.contract import BackendSpec, ModelUse, Resources, StepDefinition
+from services.image3d.hunyuan.options import Hunyuan3dOptions
 from services.image3d.options import Image3dOptions
+from services.image3d.triposr.options import TriposrOptions
 
 STEP = StepDefinition(
     name="image3d",
@@ -16,11 +18,13 @@ STEP = StepDefinition(
             "services.image3d.backends.hunyuan3d:Hunyuan3dBackend",
             pool="gpu",
             models=(ModelUse("hunyuan3d-dit", tiny="services.image3d.hunyuan.tiny:build_hunyuan3d"),),
+            options=Hunyuan3dOptions,
         ),
         "triposr": BackendSpec(
             "services.image3d.backends.triposr:TriposrBackend",
             pool="gpu",
             models=(ModelUse("triposr", tiny="services.image3d.triposr.tiny:build_triposr"),),
+            options=TriposrOptions,
         ),
     },
     default_backend="inflate",

@@ -2,15 +2,32 @@
 
 from __future__ import annotations
 
-from assetcore.steps.contract import BackendSpec, Resources, StepDefinition
+from assetcore.steps.contract import BackendSpec, ModelUse, Resources, StepDefinition
 from services.tti.options import TtiOptions
+from services.tti.sdxl_options import MAX_CANDIDATES, SdxlOptions
+
+SDXL = BackendSpec(
+    "services.tti.backends.sdxl:SdxlBackend",
+    pool="gpu",
+    options=SdxlOptions,
+    models=(
+        ModelUse("sdxl-base", tiny="assetcore.ml.tiny_sdxl:build_base"),
+        ModelUse("sdxl-refiner", tiny="assetcore.ml.tiny_sdxl:build_refiner", optional=True),
+        ModelUse("matte", tiny="assetcore.ml.matting:build_tiny_matte", optional=True),
+    ),
+)
 
 STEP = StepDefinition(
     name="tti",
     description="Prompt to concept image (RGBA PNG, the subject's matte in alpha)",
     consumes=(),
-    produces=("image",),
-    backends={"procedural": BackendSpec("services.tti.backends.procedural:ProceduralBackend", pool="cpu")},
+    # "image" is the chosen concept; the sdxl backend also keeps every candidate it drew.
+    produces=("image", *(f"candidate_{k}" for k in range(1, MAX_CANDIDATES + 1))),
+    candidates_for="image",  # a reviewer may keep another candidate (ReviewStep's choice)
+    backends={
+        "procedural": BackendSpec("services.tti.backends.procedural:ProceduralBackend", pool="cpu"),
+        "sdxl": SDXL,
+    },
     default_backend="procedural",
     options=TtiOptions,
     gate="services.tti.gates:check_concept_output",

@@ -38,6 +38,15 @@ def test_dockerfile_serves_a_deployable_by_argument() -> None:
     assert re.search(r"^USER \d+$", text, re.MULTILINE)  # not root
 
 
+def test_dockerfile_gpu_variant_installs_the_ml_extra_and_its_libraries() -> None:
+    text = (DOCKER / "Dockerfile").read_text()
+    assert "--build-arg EXTRAS=aws,ml" in text  # the documented GPU build
+    assert re.search(r'^ARG ML_PACKAGES=""$', text, re.MULTILINE)  # CPU image: nothing more
+    assert re.search(r'^ARG RUNTIME_PACKAGES=""$', text, re.MULTILINE)
+    assert 'uv pip install --no-cache "./[${EXTRAS}]" ${ML_PACKAGES}' in text
+    assert "--no-install-recommends ca-certificates ${RUNTIME_PACKAGES}" in text
+
+
 def _run_entrypoint(tmp_path: Path, env: dict[str, str]) -> dict[str, str]:
     """Run entrypoint.sh with a stand-in `assetcore` that dumps its environment."""
     bin_dir = tmp_path / "bin"
@@ -132,5 +141,10 @@ def test_ami_component_is_a_well_formed_image_builder_document() -> None:
     used = set(re.findall(r"\{\{\s*(\w+)\s*\}\}", COMPONENT.read_text()))
     assert used and used <= declared, used - declared
     text = COMPONENT.read_text()
-    for must in ("nvidia-smi", "docker pull", "/data/models", "sha256sum --check"):
+    for must in ("nvidia-smi", "docker pull", "/data/models", "ASSETCORE_MODEL_S3_URI='{{ ModelsS3Uri }}'"):
         assert must in text
+    # The weights are fetched and checked by the image that loads them, against their manifests.
+    pin = next(s for s in phases["build"] if s["name"] == "PinModels")["inputs"]["commands"][-1]
+    assert pin.index(" models pull") < pin.index(" models verify") < pin.index("chmod -R a-w /data/models")
+    validate = " ".join(c for s in phases["validate"] for c in s["inputs"]["commands"])
+    assert " models verify" in validate and "/data/models:/data/models:ro" in validate

@@ -17,14 +17,15 @@ pytest.importorskip("aioboto3", reason="the aws extra is not installed")
 
 from assetcore.adapters import max_receives
 from assetcore.config import Settings
+from assetcore.steps.catalog import load_catalog
 from deploy.stacks.image import COMPONENT_PATH
 from deploy.stacks.steps import BACKLOG_PER_TASK
-from deploy.stacks.topology import GPU_INSTANCE_TYPES, STEP_NAMES, STEPS
+from deploy.stacks.topology import GPU_BACKENDS, GPU_INSTANCE_TYPES, STEP_NAMES, STEPS
 
 pytestmark = pytest.mark.slow  # one CDK synth (~20-30 s) and cfn-lint (~10 s)
 
 AMI = "ami-0123456789abcdef0"
-GPU_STEPS = {"tti", "image3d"}  # the default of context gpu_steps
+GPU_STEPS = {"tti", "refine", "multiview", "image3d"}  # the default of context gpu_steps
 Template = dict[str, Any]
 
 
@@ -173,7 +174,9 @@ def test_gpu_steps_on_ec2_capacity_cpu_steps_on_fargate(synth: Synth) -> None:
             ]
             assert environment["ASSETCORE_MODEL_DIR"] == "/data/models"
             assert environment["ASSETCORE_WORKER__POOL"] == "gpu", "its time is priced as GPU time"
+            assert environment[f"ASSETCORE_BACKENDS__{name.upper()}"] == GPU_BACKENDS[name]
         else:
+            assert not any(key.startswith("ASSETCORE_BACKENDS__") for key in environment), name
             assert service["LaunchType"] == "FARGATE" and "ResourceRequirements" not in container
             if name in STEP_NAMES:
                 assert environment["ASSETCORE_WORKER__POOL"] == "cpu", "its time is priced as Fargate time"
@@ -309,3 +312,23 @@ def test_bad_context_is_named() -> None:
         DeployConfig.from_context(cdk.App(context={"gpu_steps": "tti,upscale"}))
     with pytest.raises(ValueError, match="gpu_warm_pool='many'"):
         DeployConfig.from_context(cdk.App(context={"gpu_warm_pool": "many"}))
+    with pytest.raises(ValueError, match=r"step image3d has no backend 'shap-e'.*'triposr'"):
+        DeployConfig.from_context(cdk.App(context={"gpu_backends": "image3d=shap-e"}))
+    with pytest.raises(ValueError, match=r"'retopo=blender': expected <gpu step>=<backend>"):
+        DeployConfig.from_context(cdk.App(context={"gpu_backends": "retopo=blender"}))
+
+
+def test_gpu_backends_follow_the_gpu_steps_and_context() -> None:
+    import aws_cdk as cdk
+
+    from deploy.stacks.topology import DeployConfig
+
+    for step, backend in GPU_BACKENDS.items():  # each default is a GPU backend the step declares
+        assert load_catalog().steps[step].backends[backend].pool == "gpu", (step, backend)
+    config = DeployConfig.from_context(
+        cdk.App(context={"gpu_steps": "tti,image3d", "gpu_backends": "image3d=triposr"})
+    )
+    assert config.gpu_backends == {
+        "tti": "sdxl",
+        "image3d": "triposr",
+    }  # e.g. where Hunyuan3D-2 is not licensed

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import uuid
 from pathlib import Path
 
@@ -80,6 +82,18 @@ def test_cli_lists_and_verifies(tmp_path: Path) -> None:
     assert "config.json has 3 bytes, expected 2" in failed.output
 
 
+def test_cli_writes_a_manifest_that_verifies(tmp_path: Path) -> None:
+    folder = tmp_path / "esrgan-x4"
+    folder.mkdir()
+    (folder / "RealESRGAN_x4plus.pth").write_bytes(b"weights")
+    args = ["models", "manifest", str(folder), "--version", "0.2.5", "--licence", "BSD-3-Clause"]
+    result = CliRunner().invoke(main, [*args, "--source", "https://example.invalid/esrgan"])
+    assert result.exit_code == 0, result.output
+    assert "esrgan-x4: 1 files" in result.output
+    stored = ModelStore(tmp_path).verified("esrgan-x4")
+    assert (stored.manifest.version, stored.manifest.licence) == ("0.2.5", "BSD-3-Clause")
+
+
 def test_cli_without_a_store_is_a_usage_error(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("ASSETCORE_MODEL_DIR", raising=False)
     result = CliRunner().invoke(main, ["models", "list"])
@@ -137,3 +151,20 @@ def test_cli_pull(tmp_path: Path, moto_endpoint: str, monkeypatch: pytest.Monkey
     assert result.exit_code == 0, result.output
     assert "1 models in" in result.output and "2 files downloaded" in result.output
     ModelStore(tmp_path / "local").verified("demo")
+
+
+@pytest.mark.ml
+def test_make_tiny_models_writes_verified_models(tmp_path: Path) -> None:
+    script = Path(__file__).resolve().parents[3] / "scripts" / "make_tiny_models.py"
+    result = subprocess.run(
+        [sys.executable, str(script), str(tmp_path), "matte", "esrgan-x4"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "2 models in" in result.stdout
+    store = ModelStore(tmp_path)
+    assert store.names() == ["esrgan-x4", "matte"]
+    assert all(store.verified(name).manifest.version == "tiny-random" for name in store.names())
