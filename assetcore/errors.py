@@ -25,6 +25,10 @@ class ApiError(Exception):
         return f"{self.field}: {self.message}" if self.field else self.message
 
 
+# Codes of InvalidArgument errors a client may act on (besides INVALID_ARGUMENT):
+UNSUPPORTED_SUBJECT = "UNSUPPORTED_SUBJECT"  # the configured tti backend cannot draw the prompt's subject
+
+
 class InvalidArgument(ApiError):
     grpc_code = grpc.StatusCode.INVALID_ARGUMENT
     code = "INVALID_ARGUMENT"

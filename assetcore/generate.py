@@ -10,12 +10,14 @@ from typing import Any
 
 from google.protobuf.json_format import MessageToDict
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from assetcore.adapters import open_blob_store
 from assetcore.config import Settings
 from assetcore.embedded import embedded_mesh
+from assetcore.job_warnings import job_warnings
 from assetcore.proto.v1 import events_pb2, job_pb2
 from assetcore.rpc.client import OrchestratorApi
 from assetcore.steps.catalog import NoPipeline, catalog_for
@@ -129,6 +131,7 @@ def _report(job: job_pb2.Job, files: list[Path], wall_s: float) -> dict[str, Any
         "wall_seconds": round(wall_s, 3),
         "cost_usd": job.cost_usd,
         "error": MessageToDict(job.error) if job.HasField("error") else None,
+        "warnings": job_warnings(job),
         "input": MessageToDict(job.input, preserving_proto_field_name=True),
         "steps": [
             {
@@ -172,6 +175,8 @@ def _summary(console: Console, job: job_pb2.Job, files: list[Path], out_dir: Pat
     console.print(f"estimated cost: ${job.cost_usd:.6f}")
     if job.HasField("error"):
         console.print(f"[red]{job.error.code}: {job.error.message}[/red]")
+    for warning in job_warnings(job):
+        console.print(f"[bold yellow]warning: {escape(warning)}[/bold yellow]", highlight=False)
     for path in files:
         console.print(f"  {path}")
     console.print(f"report: {out_dir / 'report.json'}")

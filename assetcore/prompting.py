@@ -10,11 +10,15 @@ Rules:
 - Colour and material words are adjectives of the next noun ("red armor" binds red to armor);
   those that reach a preposition, a comma or the end without a noun bind to the subject.
 - Without a subject word, an unknown word that reads like a person ("-smith", "-ist", ...)
-  falls back to a humanoid "person", anything else to a generic prop "object".
+  falls back to a humanoid "person", anything else to a generic prop "object"; `unplaced` is
+  then the word most likely meant as the subject: the last unknown word of the first phrase
+  ("a giant spider with red eyes" -> "spider"), and `closest_subjects` the known words
+  spelled most like it.
 """
 
 from __future__ import annotations
 
+import difflib
 import re
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
@@ -265,6 +269,7 @@ class PromptAnalysis:
     variant: str = ""  # the subject's own word when it names a variant of its class: "pine", "unicorn"
     features: tuple[str, ...] = ()  # other recognised words: held props, worn items, build, parts
     bindings: tuple[tuple[str, str], ...] = ()  # (noun, colour or material): ("armor", "red")
+    unplaced: str = ""  # not recognised: the unknown word most likely naming the subject, "spider"
 
 
 def analyse_prompt(text: str) -> PromptAnalysis:
@@ -295,7 +300,28 @@ def analyse_prompt(text: str) -> PromptAnalysis:
         variant=_variant(subject_word, subject, recognised),
         features=_features(words, subject_word),
         bindings=_bindings(tokens, subject),
+        unplaced="" if recognised else _unplaced(tokens),
     )
+
+
+SUBJECT_WORDS = tuple(sorted({*HUMANOIDS, *QUADRUPEDS, *PROPS}))
+
+
+def closest_subjects(word: str, count: int = 3) -> tuple[str, ...]:
+    """The known subject words spelled most like `word`: the close ones, else the nearest few."""
+    close = difflib.get_close_matches(word, SUBJECT_WORDS, n=count)
+    return tuple(close or difflib.get_close_matches(word, SUBJECT_WORDS, n=count, cutoff=0.0))
+
+
+def _unplaced(tokens: list[str]) -> str:
+    """The last unknown word before the first preposition or punctuation (a noun phrase's head)."""
+    phrase: list[str] = []
+    for token in tokens:
+        if token in _FLUSHING and any(_is_unknown(word) for word in phrase):
+            break
+        phrase.append(token)
+    heads = [word for word in phrase if _is_unknown(word)]
+    return heads[-1] if heads else ""
 
 
 def _tokens(text: str) -> list[str]:

@@ -1,4 +1,4 @@
-"""Retopo benchmark: the default backend (`decimate`) against `blender` on the same meshes.
+"""Retopo benchmark: the default backend (`decimate`) against `instant_meshes` and `blender`.
 
 Meshes of about 150k triangles: the acceptance prompts' subjects (knight, wolf, chest) drawn
 by the tti step's procedural backend and reconstructed by image3d at the resolution that
@@ -6,13 +6,17 @@ gives that many triangles, and a marching-cubes torus knot. Each case runs in a 
 process, so that its peak RSS is its own. Prints one JSON object:
 
   remesh_s     LOD0 only, from the prepared (repaired, symmetrised) source: the manifold3d
-               simplification, or the Blender call (voxel remesh + QuadriFlow; Blender started)
+               simplification, Instant Meshes (with its input simplification and count
+               search), or the Blender call (voxel remesh + QuadriFlow; Blender started)
   prepare_s    reading, repairing and symmetrising the input
   step_s       the whole step: the above plus LOD1/LOD2, three unwraps and bakes, GLBs,
                preview and the quality gates
   hausdorff    symmetric Hausdorff distance between LOD0 and the input, over the input's
                bounding-box diagonal (20k surface samples each way); mean_distance likewise
   quad_share   quads / faces of LOD0;  face_error  (faces - target) / target
+  min_angle    smallest corner angle (degrees) of LOD0's polygons: quads as quads (their two
+               triangles joined again), triangles as triangles, other polygons as their fan
+               triangles; sliver_share  share of those polygons with a corner under 5 degrees
   peak_rss_mb  the worker process; blender_peak_rss_mb the Blender child
 
 Usage: python bench/bench_retopo.py [--target 5000] [--triangles 150000] [--skip-blender]
@@ -36,6 +40,7 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import numpy as np
+import numpy.typing as npt
 from scipy.spatial import cKDTree
 from skimage import measure
 
@@ -44,10 +49,12 @@ from assetcore.geometry import meshops
 from assetcore.geometry.gltf import read_glb, write_glb
 from assetcore.geometry.model import Mesh, Model
 from assetcore.proto.v1 import job_pb2
-from assetcore.worker.backend import InputFile, StepRequest
+from assetcore.steps.runner import prepare_request, run_step
+from assetcore.worker.backend import InputFile
 from services.image3d.step import STEP as IMAGE3D
-from services.retopo.backends import blender, decimate
-from services.retopo.options import resolve_options
+from services.retopo.backends import blender, decimate, instant_meshes
+from services.retopo.options import RetopoOptions
+from services.retopo.pipeline import LowPoly
 from services.retopo.source import read_source
 from services.retopo.step import STEP as RETOPO
 from services.tti.step import STEP as TTI
@@ -68,12 +75,15 @@ def no_progress(fraction: float, message: str = "", preview_png: bytes | None = 
 def inflated(prompt: str, triangles: int) -> bytes:
     """The prompt's concept image reconstructed at the resolution closest to `triangles`."""
     job = job_pb2.JobInput(prompt=job_pb2.Prompt(concept=prompt))
-    image = TTI.run(TTI.backends[TTI.default_backend](), StepRequest("tti", job, {}, SEED, {}), no_progress)
+    tti = prepare_request(TTI, TTI.default_backend, job=job, params={}, seed=SEED, inputs={})
+    image = run_step(TTI, TTI.backend(TTI.default_backend).create(), tti, no_progress)
     inputs = {"image": InputFile("image", "image/png", image.files[0].data, "")}
     resolution, mesh = 192, b""
     for _ in range(3):
-        request = StepRequest("image3d", job, {"resolution": resolution}, SEED, inputs)
-        output = IMAGE3D.run(IMAGE3D.backends["inflate"](), request, no_progress)
+        request = prepare_request(
+            IMAGE3D, "inflate", job=job, params={"resolution": resolution}, seed=SEED, inputs=inputs
+        )
+        output = run_step(IMAGE3D, IMAGE3D.backend("inflate").create(), request, no_progress)
         mesh = output.files[0].data
         better = int(np.clip(round(resolution * np.sqrt(triangles / output.metrics["faces"])), 64, 384))
         if better == resolution:
@@ -110,32 +120,58 @@ def hausdorff(first: Mesh, second: Mesh) -> tuple[float, float]:
     return float(both.max() / diagonal), float(both.mean() / diagonal)
 
 
+def corner_angles(lowpoly: LowPoly) -> list[npt.NDArray[np.float64]]:
+    """Each polygon's corner angles in degrees, one (F, k) array per corner count k. Quad i is
+    triangles 2i and 2i + 1 (services/retopo/polygons.py), so it is joined again first."""
+    triangles = lowpoly.triangles
+    first, second = triangles[0 : 2 * lowpoly.quads : 2], triangles[1 : 2 * lowpoly.quads : 2]
+    split_ac = second[:, 0] == first[:, 0]
+    quads = np.column_stack(
+        [first[:, 0], first[:, 1], np.where(split_ac, first[:, 2], second[:, 1]), second[:, 2]]
+    )
+    return [_angles(lowpoly.positions, quads), _angles(lowpoly.positions, triangles[2 * lowpoly.quads :])]
+
+
+def _angles(positions: npt.NDArray[np.float64], polygons: npt.NDArray[np.int64]) -> npt.NDArray[np.float64]:
+    corner = positions[polygons]
+    previous = np.roll(corner, 1, axis=1) - corner
+    following = np.roll(corner, -1, axis=1) - corner
+    cosine = (previous * following).sum(axis=2) / np.maximum(
+        np.linalg.norm(previous, axis=2) * np.linalg.norm(following, axis=2), 1e-30
+    )
+    return np.asarray(np.degrees(np.arccos(np.clip(cosine, -1.0, 1.0))), np.float64)
+
+
 def run_case(name: str, data: bytes, backend_name: str, target: int) -> dict[str, Any]:
     """One mesh on one backend, in this (fresh) process."""
-    request = StepRequest(
-        "retopo",
-        job_pb2.JobInput(constraints=job_pb2.Constraints(poly_budget=target)),
-        {},
-        SEED,
-        {"mesh": InputFile("mesh", "model/gltf-binary", data, "")},
+    request = prepare_request(
+        RETOPO,
+        backend_name,
+        job=job_pb2.JobInput(constraints=job_pb2.Constraints(poly_budget=target)),
+        params={},
+        seed=SEED,
+        inputs={"mesh": InputFile("mesh", "model/gltf-binary", data, "")},
     )
-    backend = RETOPO.backends[backend_name]()
+    backend = RETOPO.backend(backend_name).create()
     backend.load()
     started = time.perf_counter()
-    source = read_source(data, resolve_options(request.job, {}).symmetry)
+    source = read_source(data, request.options_as(RetopoOptions).symmetry)
     prepare_s = time.perf_counter() - started
     started = time.perf_counter()
     if backend_name == "blender":
-        blender.remesh(source, target, no_progress, seed=SEED)
+        lowpoly = blender.remesh(source, target, no_progress, seed=SEED)
+    elif backend_name == "instant_meshes":
+        lowpoly = instant_meshes.remesh(source, target, no_progress)
     else:
-        decimate.remesh(source, target, no_progress)
+        lowpoly = decimate.remesh(source, target, no_progress)
     remesh_s = time.perf_counter() - started
     started = time.perf_counter()
-    output = RETOPO.run(backend, request, no_progress)
+    output = run_step(RETOPO, backend, request, no_progress)
     step_s = time.perf_counter() - started
     lod0 = read_glb(output.files[0].data).mesh
     distance, mean = hausdorff(read_glb(data).mesh, lod0)
     metrics = output.metrics
+    smallest = np.concatenate([angles.min(axis=1) for angles in corner_angles(lowpoly) if len(angles)])
     result = {
         "mesh": name,
         "backend": backend_name,
@@ -152,6 +188,8 @@ def run_case(name: str, data: bytes, backend_name: str, target: int) -> dict[str
         "step_s": round(step_s, 3),
         "hausdorff": round(distance, 5),
         "mean_distance": round(mean, 6),
+        "min_angle": round(float(smallest.min()), 2),
+        "sliver_share": round(float((smallest < 5.0).mean()), 4),
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
     }
     if backend_name == "blender":
@@ -188,7 +226,8 @@ def main() -> None:
     args = parser.parse_args()
     meshes = {name: inflated(prompt, args.triangles) for name, prompt in PROMPTS.items()}
     meshes["torus_knot"] = torus_knot(args.triangles)
-    backends = ["decimate"] + ([] if args.skip_blender or not bpy_available() else ["blender"])
+    backends = ["decimate", "instant_meshes"]
+    backends += [] if args.skip_blender or not bpy_available() else ["blender"]
     cases = []
     for name, data in meshes.items():
         for backend_name in backends:

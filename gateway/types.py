@@ -14,6 +14,7 @@ from strawberry.scalars import JSON
 from strawberry.types import Info
 from strawberry.types.field import StrawberryField
 
+from assetcore.job_warnings import job_warnings
 from assetcore.proto.v1 import events_pb2, job_pb2, library_pb2, orchestrator_pb2
 from gateway.context import context_of
 
@@ -189,6 +190,9 @@ class Job:
     cost_usd: float
     eta_seconds: float
     error: Error | None
+    warnings: list[str] = strawberry.field(
+        description="What the result is not, though it succeeded: e.g. a generic stand-in for the subject."
+    )
     asset_id: strawberry.ID | None
     asset_version: int | None
     transitions: list[Transition]
@@ -211,6 +215,7 @@ class Job:
             cost_usd=j.cost_usd,
             eta_seconds=j.eta_seconds,
             error=Error.from_proto(j.error) if j.HasField("error") else None,
+            warnings=job_warnings(j),
             asset_id=strawberry.ID(j.asset_id) if j.asset_version else None,
             asset_version=j.asset_version or None,
             transitions=[

@@ -47,6 +47,7 @@ class NoPipeline(LookupError):
 class OptionProblem:
     field: str  # full path from the request: input.step_options.retopo.face_target
     message: str
+    code: str | None = None  # the API error code, when not INVALID_ARGUMENT (OptionError.code)
 
 
 class OptionsInvalid(ValueError):
@@ -150,7 +151,7 @@ def parse_options(
             [OptionProblem(f"{prefix}.{path}" if path else prefix, m) for path, m in option_problems(exc)]
         ) from None
     except OptionError as exc:
-        raise OptionsInvalid([OptionProblem(exc.field, exc.message)]) from None
+        raise OptionsInvalid([OptionProblem(exc.field, exc.message, exc.code)]) from None
 
 
 def _reads_no_job(model: type[StepOptions]) -> bool:

@@ -20,12 +20,14 @@ from assetcore.proto.v1 import job_pb2
 
 
 class OptionError(ValueError):
-    """A problem with a job field a step reads; `field` is its full path from the request."""
+    """A problem with a job field a step reads; `field` is its full path from the request, `code`
+    the API error code when INVALID_ARGUMENT is too vague for a client to act on."""
 
-    def __init__(self, field: str, message: str) -> None:
+    def __init__(self, field: str, message: str, *, code: str | None = None) -> None:
         super().__init__(f"{field}: {message}")
         self.field = field
         self.message = message
+        self.code = code
 
 
 def whole_number(value: object) -> object:

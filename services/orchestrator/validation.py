@@ -176,7 +176,7 @@ def check_steps(
             options = catalog.parse_options(name, backend, job)
         except OptionsInvalid as exc:
             problem = exc.problems[0]
-            raise InvalidArgument(problem.message, field=problem.field) from None
+            raise InvalidArgument(problem.message, field=problem.field, code=problem.code) from None
         definition = catalog.steps[name]
         if definition.needs is None:
             continue

@@ -13,6 +13,9 @@ STEP = StepDefinition(
     produces=tuple(name for name, _ in LOD_LEVELS),
     backends={
         "decimate": BackendSpec("services.retopo.backends.decimate:DecimateBackend", pool="cpu"),
+        "instant_meshes": BackendSpec(
+            "services.retopo.backends.instant_meshes:InstantMeshesBackend", pool="cpu"
+        ),
         "blender": BackendSpec(
             "services.retopo.backends.blender:BlenderBackend", pool="cpu", requires=(BPY,)
         ),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from assetcore.steps.contract import BackendSpec, ModelUse, Resources, StepDefinition
 from services.tti.options import TtiOptions
+from services.tti.procedural_options import ProceduralOptions
 from services.tti.sdxl_options import MAX_CANDIDATES, SdxlOptions
 
 SDXL = BackendSpec(
@@ -25,7 +26,9 @@ STEP = StepDefinition(
     produces=("image", *(f"candidate_{k}" for k in range(1, MAX_CANDIDATES + 1))),
     candidates_for="image",  # a reviewer may keep another candidate (ReviewStep's choice)
     backends={
-        "procedural": BackendSpec("services.tti.backends.procedural:ProceduralBackend", pool="cpu"),
+        "procedural": BackendSpec(
+            "services.tti.backends.procedural:ProceduralBackend", pool="cpu", options=ProceduralOptions
+        ),
         "sdxl": SDXL,
     },
     default_backend="procedural",

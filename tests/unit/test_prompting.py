@@ -10,8 +10,10 @@ from assetcore.prompting import (
     FALLBACK_PROP,
     MATERIALS,
     PROPS,
+    SUBJECT_WORDS,
     PromptAnalysis,
     analyse_prompt,
+    closest_subjects,
 )
 
 
@@ -149,6 +151,28 @@ def test_unknown_words_are_listed_and_the_subject_falls_back() -> None:
     analysis = analyse_prompt("a shimmering zorblax")
     assert analysis.unknown_words == ("shimmering", "zorblax")
     assert (analysis.category, analysis.subject, analysis.recognised) == ("prop", FALLBACK_PROP, False)
+
+
+@pytest.mark.parametrize(
+    ("prompt", "unplaced"),
+    [
+        ("a giant spider", "spider"),
+        ("a giant spider with red eyes", "spider"),
+        ("a spooky haunted house, made of stone", "house"),
+        ("with a dragon", "dragon"),
+        ("a red one", ""),
+        ("a knight riding a dragon", ""),  # recognised: nothing is unplaced
+    ],
+)
+def test_the_unplaced_word_heads_the_first_phrase(prompt: str, unplaced: str) -> None:
+    assert analyse_prompt(prompt).unplaced == unplaced
+
+
+def test_closest_subjects_by_spelling_else_the_nearest_few() -> None:
+    assert closest_subjects("robott") == ("robot", "bottle", "bot")
+    assert closest_subjects("wolff")[0] == "wolf"
+    assert len(closest_subjects("qqqq")) == 3  # nothing close: still the three nearest
+    assert set(closest_subjects("spider")) <= set(SUBJECT_WORDS)
 
 
 def test_person_like_unknown_words_fall_back_to_a_humanoid() -> None:

@@ -11,13 +11,13 @@ from __future__ import annotations
 from functools import partial
 
 import numpy as np
-import numpy.typing as npt
 
 from assetcore.blender import shared_blender
 from assetcore.geometry import meshops
 from assetcore.worker.backend import BackendInfo, ErrorCode, Progress, StepError, StepOutput, StepRequest
 from services.retopo.backends.blender_remesh import QuadriflowSettings, quadriflow_remesh
 from services.retopo.pipeline import LowPoly, retopologize
+from services.retopo.polygons import triangulate
 from services.retopo.repair import from_manifold
 from services.retopo.source import SourceSolid
 
@@ -54,23 +54,3 @@ def remesh(source: SourceSolid, target: int, progress: Progress, *, seed: int) -
     if not meshops.is_closed_manifold(welded):
         raise StepError(ErrorCode.INTERNAL, "blender: the QuadriFlow result is not watertight")
     return LowPoly(positions=welded_positions, triangles=welded, polygons=len(sizes), quads=quads)
-
-
-def triangulate(
-    positions: npt.NDArray[np.float64], sizes: npt.NDArray[np.int64], corners: npt.NDArray[np.int64]
-) -> tuple[npt.NDArray[np.int64], int]:
-    """Polygons to triangles: quads along their shorter diagonal, others as fans.
-    Returns (triangles, number of quads)."""
-    starts = np.concatenate([[0], np.cumsum(sizes)[:-1]])
-    triangles: list[npt.NDArray[np.int64]] = []
-    quads = starts[sizes == 4]
-    a, b, c, d = (corners[quads + k] for k in range(4))
-    ac = np.linalg.norm(positions[a] - positions[c], axis=1)
-    bd = np.linalg.norm(positions[b] - positions[d], axis=1)
-    split_ac = (ac <= bd)[:, None]
-    triangles.append(np.where(split_ac, np.column_stack([a, b, c]), np.column_stack([a, b, d])))
-    triangles.append(np.where(split_ac, np.column_stack([a, c, d]), np.column_stack([b, c, d])))
-    for start, size in zip(starts[sizes != 4], sizes[sizes != 4], strict=True):
-        fan = corners[start : start + size]
-        triangles.append(np.column_stack([np.full(size - 2, fan[0]), fan[1:-1], fan[2:]]))
-    return np.concatenate(triangles).astype(np.int64), len(quads)

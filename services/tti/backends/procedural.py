@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from assetcore.concept_image import concept_metadata, encode_concept_png
 from assetcore.geometry.preview import render_image_preview
+from assetcore.job_warnings import warning_note
 from assetcore.prompting import FALLBACK_HUMANOID, PromptAnalysis, analyse_prompt
 from assetcore.worker.backend import BackendInfo, OutputFile, Progress, StepOutput, StepRequest
 from services.tti.drawing.concept import render_concept
@@ -48,9 +49,12 @@ class ProceduralBackend:
 def _notes(analysis: PromptAnalysis) -> list[str]:
     view = "side" if analysis.category == "quadruped" else "front"
     notes = [f"subject: {analysis.subject} ({analysis.category}, {view} view)"]
+    if not analysis.recognised:  # only with the stand_in option: ProceduralOptions refuses it otherwise
+        fallback = "a generic person" if analysis.subject == FALLBACK_HUMANOID else "a generic object"
+        why = f"{analysis.unplaced!r} is not in the procedural vocabulary"
+        if not analysis.unplaced:
+            why = "the prompt names no known subject"
+        notes.insert(0, warning_note(f"stand-in: {why}; drew {fallback} in its place"))
     if analysis.unknown_words:
         notes.append(f"unrecognised words: {', '.join(analysis.unknown_words)}")
-    if not analysis.recognised:
-        fallback = "a generic person" if analysis.subject == FALLBACK_HUMANOID else "a generic object"
-        notes.append(f"no known subject in the prompt: drew {fallback}")
     return notes

@@ -18,10 +18,11 @@ from assetcore.geometry.gltf import read_glb
 from assetcore.geometry.model import Mesh
 from assetcore.proto.v1 import job_pb2
 from assetcore.worker.backend import ErrorCode, StepBackend, StepError, StepOutput
-from services.retopo.backends.blender import BlenderBackend, triangulate
+from services.retopo.backends.blender import BlenderBackend
 from services.retopo.backends.decimate import DecimateBackend
 from services.retopo.bake import rasterise
 from services.retopo.options import RetopoOptions
+from services.retopo.polygons import triangulate
 from services.retopo.step import STEP
 from tests.support import retopo_meshes
 from tests.support.retopo_meshes import retopo_request
@@ -70,7 +71,7 @@ def test_step_definition() -> None:
         "decimate",
         "cpu",
     )
-    assert set(STEP.backends) == {"decimate", "blender"}
+    assert set(STEP.backends) == {"decimate", "instant_meshes", "blender"}
 
 
 # --- options ---------------------------------------------------------------------------------

@@ -29,11 +29,14 @@ SIZE = 512  # the drawing scales with the size; small images keep the tests fast
 
 
 @cache
-def render(prompt: str, seed: int = 7, style: str = "", size: int = SIZE) -> StepOutput:
+def render(
+    prompt: str, seed: int = 7, style: str = "", size: int = SIZE, stand_in: bool = False
+) -> StepOutput:
     backend = STEP.backends[STEP.default_backend].create()
     backend.load()
+    params = {"size": size, "stand_in": True} if stand_in else {"size": size}
     return run_step_function(
-        backend, image_request("tti", prompt, params={"size": size}, seed=seed, style=style), no_progress
+        backend, image_request("tti", prompt, params=params, seed=seed, style=style), no_progress
     )
 
 
@@ -169,13 +172,21 @@ def test_grey_wolf_is_grey_and_wooden_chest_is_brown() -> None:
     assert r > g > b
 
 
-def test_unrecognised_words_fall_back_and_are_noted() -> None:
-    output = render("a shimmering zorblax")
-    assert any("unrecognised words: shimmering, zorblax" in note for note in output.notes)
-    assert any("no known subject" in note for note in output.notes)
+def test_a_stand_in_for_an_unknown_subject_is_a_warning_first() -> None:
+    output = render("a shimmering zorblax", stand_in=True)
+    assert output.notes[0] == (
+        "warning: stand-in: 'zorblax' is not in the procedural vocabulary; drew a generic object in its place"
+    )
+    assert "unrecognised words: shimmering, zorblax" in output.notes
     assert read_concept_metadata(output.files[0].data)["category"] == "prop"
-    person = render("a cheerful alchemist")
+    person = render("a cheerful alchemist", stand_in=True)
+    assert "drew a generic person" in person.notes[0]
     assert read_concept_metadata(person.files[0].data)["category"] == "humanoid"
+
+
+def test_a_known_subject_has_no_warning_with_or_without_the_stand_in_option() -> None:
+    assert not any(note.startswith("warning") for note in render("a rock").notes)
+    assert render("a rock", stand_in=True).notes == render("a rock").notes
 
 
 def test_unknown_style_is_noted_and_drawn_in_the_default_style() -> None:
