@@ -8,9 +8,11 @@
   rotation) plus a skin whose inverse bind matrices undo the rest heads;
 - one animation per clip: a LINEAR rotation channel per joint and a translation channel for
   the root, sampled at frame / fps.
-Bone tails, clip fps and the loop flag ride along in `extras` so that `read_glb` returns
-exactly what was written. With `draco=True` the primitive is KHR_draco_mesh_compression
-encoded (joints and weights included), and the extension is required.
+Bone tails, clip fps, the loop flag and the mesh's quad count (primitive extras `quads`,
+left out under Draco, which reorders triangles) ride along in `extras` so that `read_glb`
+returns exactly what was written; GLBs without it read as quad_count 0. With `draco=True`
+the primitive is KHR_draco_mesh_compression encoded (joints and weights included), and the
+extension is required.
 
 `read_glb` also reads GLBs from other tools: it merges every triangle primitive of the
 default scene into one Mesh (node transforms applied), takes the first skin, and resamples

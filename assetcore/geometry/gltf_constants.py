@@ -31,3 +31,4 @@ PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 EXTRA_TAIL = "tail"  # joint node: the bone's tail in model space
 EXTRA_FPS = "fps"  # animation: the clip's frame rate
 EXTRA_LOOP = "loop"  # animation: whether the clip loops
+EXTRA_QUADS = "quads"  # primitive: Mesh.quad_count (triangles 2i and 2i + 1 are quad i)

@@ -26,6 +26,7 @@ from assetcore.geometry.gltf_constants import (
     DRACO,
     EXTRA_FPS,
     EXTRA_LOOP,
+    EXTRA_QUADS,
     EXTRA_TAIL,
     PNG_SIGNATURE,
     TRIANGLES,
@@ -60,6 +61,7 @@ class _Primitive:
     faces: np.ndarray[Any, Any]
     attributes: dict[str, np.ndarray[Any, Any]]
     material: int | None
+    quads: int = 0  # extras.quads: triangles 2i and 2i + 1 are quad i (see Mesh.quad_count)
 
 
 class _Reader:
@@ -211,7 +213,12 @@ class _Reader:
             attributes["NORMAL"] = normals / np.maximum(np.linalg.norm(normals, axis=1, keepdims=True), 1e-12)
         if np.linalg.det(transform[:3, :3]) < 0:
             faces = faces[:, ::-1]  # a mirroring transform flips the winding
-        return _Primitive(positions, np.asarray(faces, np.int64), attributes, primitive.get("material"))
+        quads = primitive.get("extras", {}).get(EXTRA_QUADS, 0) if draco is None else 0
+        if type(quads) is not int or not 0 <= quads <= len(faces) // 2:
+            raise ValueError(f"primitive extras.{EXTRA_QUADS} must be an integer in 0..{len(faces) // 2}")
+        return _Primitive(
+            positions, np.asarray(faces, np.int64), attributes, primitive.get("material"), quads
+        )
 
     def _draco_values(self, accessor_index: int, values: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
         accessor = self.gltf["accessors"][accessor_index]
@@ -239,6 +246,7 @@ class _Reader:
             colors=colors,
             texture_png=texture_png,
             name=name,
+            quad_count=primitives[0].quads,  # the first primitive's faces come first
         )
 
     def _material(self, primitive: _Primitive) -> dict[str, Any]:

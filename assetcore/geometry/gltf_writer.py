@@ -13,6 +13,7 @@ from assetcore.geometry.gltf_constants import (
     ELEMENT_ARRAY_BUFFER,
     EXTRA_FPS,
     EXTRA_LOOP,
+    EXTRA_QUADS,
     EXTRA_TAIL,
     LINEAR,
     LINEAR_MIPMAP_LINEAR,
@@ -73,6 +74,8 @@ def _check_model(model: Model) -> None:
     _expect(mesh.faces, (mesh.face_count, 3), "mesh.faces")
     if mesh.face_count and (mesh.faces.min() < 0 or mesh.faces.max() >= vertices):
         raise ValueError(f"mesh.faces index outside 0..{vertices - 1}")
+    if not 0 <= mesh.quad_count <= mesh.face_count // 2:
+        raise ValueError(f"mesh.quad_count {mesh.quad_count} outside 0..{mesh.face_count // 2}")
     for name, width in (("normals", 3), ("uvs", 2), ("colors", 4)):
         values = getattr(mesh, name)
         if values is not None:
@@ -123,7 +126,7 @@ def _add_primitive(builder: BinaryBuilder, mesh: Mesh, skin: Skin | None, *, dra
     if skin is not None:
         attributes["JOINTS_0"], attributes["WEIGHTS_0"] = clean_skin_weights(skin)
     faces = np.asarray(mesh.faces, np.uint32)
-    if draco:
+    if draco:  # Draco reorders the triangles, so the quad pairs (Mesh.quad_count) are not kept
         return add_draco_primitive(builder, attributes, faces)
     accessors = {
         name: builder.add_accessor(values, target=ARRAY_BUFFER, bounds=name == "POSITION")
@@ -131,7 +134,10 @@ def _add_primitive(builder: BinaryBuilder, mesh: Mesh, skin: Skin | None, *, dra
     }
     index_dtype = np.uint16 if mesh.vertex_count < 0xFFFF else np.uint32  # 0xFFFF is primitive restart
     indices = builder.add_accessor(faces.astype(index_dtype).reshape(-1), target=ELEMENT_ARRAY_BUFFER)
-    return {"attributes": accessors, "indices": indices}
+    primitive: dict[str, Any] = {"attributes": accessors, "indices": indices}
+    if mesh.quad_count:
+        primitive["extras"] = {EXTRA_QUADS: int(mesh.quad_count)}
+    return primitive
 
 
 def _unit_vectors(vectors: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:

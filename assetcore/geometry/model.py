@@ -27,6 +27,9 @@ class Mesh:
     colors: F32 | None = None  # (V, 4), linear RGBA in 0..1
     texture_png: bytes | None = None  # base-colour texture (sRGB PNG) sampled with uvs
     name: str = "mesh"
+    # Quads split in two: faces 2i and 2i + 1 (i < quad_count) are quad i cut along its diagonal,
+    # so that polygon formats (FBX) can join them again; glTF itself holds triangles only.
+    quad_count: int = 0
 
     @property
     def face_count(self) -> int:

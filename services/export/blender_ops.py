@@ -9,6 +9,9 @@ Python's per-process randomized `hash` and records the absolute path of the embe
 `_reproducible_fbx` pins the first two for the duration of an export and `_work_folder` names
 the scratch folder after its content, so that the same GLB gives the same FBX bytes (on
 machines that share a temp directory path).
+
+glTF holds triangles only; `_join_quads` makes the quads our GLB records (Mesh.quad_count:
+triangles 2i and 2i + 1 are quad i) polygons again before the FBX is written.
 """
 
 from __future__ import annotations
@@ -22,8 +25,12 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+from assetcore.geometry.gltf import unpack_glb
+from assetcore.geometry.gltf_constants import EXTRA_QUADS
+
 ReportFn = Callable[[float, str], None]
 FIXED_TIME = datetime.datetime(2000, 1, 1)
+WELD_DISTANCE = 1e-6  # metres: a quad's corners that glTF split at a UV seam are one vertex again
 
 
 def glb_to_fbx(glb: bytes, settings: dict[str, Any], *, report: ReportFn) -> bytes:
@@ -32,6 +39,7 @@ def glb_to_fbx(glb: bytes, settings: dict[str, Any], *, report: ReportFn) -> byt
 
     with _work_folder(glb, settings) as folder:
         _import_glb(glb, folder, settings)
+        _join_quads(_quad_count(glb))
         report(0.5, "writing FBX")
         armatures = [ob for ob in bpy.data.objects if ob.type == "ARMATURE"]
         animated = any(ob.animation_data and ob.animation_data.nla_tracks for ob in armatures)
@@ -118,6 +126,60 @@ def _import_glb(glb: bytes, folder: Path, settings: dict[str, Any]) -> None:
     for image in bpy.data.images:
         image.name = settings["texture_name"]
         image.filepath_raw = f"//{settings['texture_name']}.png"  # the file name FBX embeds it under
+
+
+def _quad_count(glb: bytes) -> int:
+    """The quads our GLB (written by assetcore.geometry.gltf, one primitive) records."""
+    document, _ = unpack_glb(glb)
+    meshes: list[dict[str, Any]] = document.get("meshes", [])  # type: ignore[assignment]
+    return int(meshes[0]["primitives"][0].get("extras", {}).get(EXTRA_QUADS, 0)) if meshes else 0
+
+
+def _join_quads(quads: int) -> None:
+    """Join the imported mesh's triangles 2i and 2i + 1 (i < quads) into one quad each.
+
+    Blender's glTF importer keeps the triangle order. A pair's triangles lie in different
+    UV charts when a seam runs along the diagonal; glTF split their shared corners, so those
+    are welded first (Blender keeps UVs per corner). Pairs are tracked through the weld with a
+    face layer, since welding may rebuild faces; a pair without a shared edge stays two triangles.
+    """
+    import bmesh
+    import bpy
+
+    meshes = [ob.data for ob in bpy.data.objects if ob.type == "MESH"]
+    if quads == 0 or len(meshes) != 1 or len(meshes[0].polygons) < 2 * quads:
+        return
+    bm = bmesh.new()
+    bm.from_mesh(meshes[0])
+    bm.faces.ensure_lookup_table()
+    pair_layer = bm.faces.layers.int.new("assetcore_quad")
+    for index, face in enumerate(bm.faces):
+        face[pair_layer] = index // 2 if index < 2 * quads else -1
+    split = {
+        vertex
+        for index in range(quads)
+        if not _shared_edges(bm.faces[2 * index], bm.faces[2 * index + 1])
+        for face in (bm.faces[2 * index], bm.faces[2 * index + 1])
+        for vertex in face.verts
+    }
+    if split:
+        bmesh.ops.remove_doubles(bm, verts=sorted(split, key=lambda v: v.index), dist=WELD_DISTANCE)
+    pairs: dict[int, list[Any]] = {}
+    for face in bm.faces:
+        if face[pair_layer] >= 0:
+            pairs.setdefault(face[pair_layer], []).append(face)
+    diagonals = [
+        edges[0] for pair in pairs.values() if len(pair) == 2 and len(edges := _shared_edges(*pair)) == 1
+    ]
+    bmesh.ops.dissolve_edges(bm, edges=diagonals, use_verts=False, use_face_split=False)
+    bm.faces.layers.int.remove(pair_layer)
+    bm.to_mesh(meshes[0])
+    bm.free()
+    meshes[0].update()
+
+
+def _shared_edges(first: Any, second: Any) -> list[Any]:
+    return [edge for edge in first.edges if edge in set(second.edges)]
 
 
 @contextlib.contextmanager

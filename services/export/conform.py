@@ -51,6 +51,7 @@ def _named_mesh(mesh: Mesh, name: str) -> Mesh:
         colors=mesh.colors,
         texture_png=mesh.texture_png,
         name=name,
+        quad_count=mesh.quad_count,
     )
 
 

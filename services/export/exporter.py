@@ -13,7 +13,9 @@ from assetcore.geometry.gltf import pack_glb, read_glb
 from assetcore.geometry.gltf_writer import build_document
 from assetcore.geometry.model import Model
 from assetcore.geometry.preview import render_model_preview
+from assetcore.geometry.skeleton import skeleton_kind
 from assetcore.worker.backend import ErrorCode, OutputFile, Progress, StepError, StepOutput, StepRequest
+from services.export.bone_maps import PROFILES, BoneMapError, checked_bone_map
 from services.export.conform import conform_model
 from services.export.manifest import build_manifest
 from services.export.options import ExportPlan, export_plan
@@ -33,6 +35,7 @@ class PreparedExport:
     source: str  # the input artifact the main model came from
     model: Model
     lods: dict[str, Model]  # output artifact name -> LOD model (skeleton and skin, no clips)
+    bone_maps: dict[str, dict[str, str]]  # humanoids: bone_maps.PROFILES key -> profile bone -> joint
 
     @property
     def asset_name(self) -> str:
@@ -42,13 +45,29 @@ class PreparedExport:
 def prepare_export(request: StepRequest) -> PreparedExport:
     plan = export_plan(request)
     source = source_artifact(request)
-    model = conform_model(_read_model(request, source), plan)
+    original = _read_model(request, source)
+    model = conform_model(original, plan)
     lods = {
         artifact: conform_model(_read_model(request, name), plan, keep_clips=False)
         for name, artifact in LODS.items()
         if name in request.inputs
     }
-    return PreparedExport(plan=plan, source=source, model=model, lods=lods)
+    humanoid = original.skeleton is not None and skeleton_kind(original.skeleton) == "humanoid"
+    bone_maps = _bone_maps(model, plan, source) if humanoid else {}
+    return PreparedExport(plan=plan, source=source, model=model, lods=lods, bone_maps=bone_maps)
+
+
+def _bone_maps(model: Model, plan: ExportPlan, source: str) -> dict[str, dict[str, str]]:
+    """The exported humanoid skeleton's map to each of the preset's engine profiles, checked."""
+    if model.skeleton is None:
+        return {}
+    try:
+        return {
+            key: checked_bone_map(model.skeleton, PROFILES[key], prefix=plan.preset.bone_prefix)
+            for key in plan.preset.bone_profiles
+        }
+    except BoneMapError as exc:
+        raise StepError(ErrorCode.INVALID_INPUT, f"input {source!r}: {exc}") from None
 
 
 def source_artifact(request: StepRequest) -> str:

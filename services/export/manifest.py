@@ -1,6 +1,8 @@
 """The export manifest: a JSON description of the exported asset for tools and engines.
 
 Deterministic (sorted keys, no timestamps): it is content-addressed like every artifact.
+"bone_maps" maps a humanoid's joints to the preset's engine profiles (profile bone -> joint name,
+services.export.bone_maps) so that an engine-side import script can set up the avatar from it.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from PIL import Image
 
 from assetcore.geometry.model import Model
 from assetcore.worker.backend import OutputFile
+from services.export.bone_maps import PROFILES
 
 if TYPE_CHECKING:
     from services.export.exporter import PreparedExport
@@ -57,6 +60,10 @@ def build_manifest(prepared: PreparedExport, files: list[OutputFile], *, backend
             ),
         ],
         "skeleton": _skeleton_facts(model),
+        "bone_maps": {
+            key: {"profile": PROFILES[key].title, "docs": PROFILES[key].docs, "bones": bones}
+            for key, bones in prepared.bone_maps.items()
+        },
         "clips": [
             {
                 "name": clip.name,

@@ -2,7 +2,9 @@
 
 Step options (JobInput.step_options["export"]), all optional:
 - "end_joints": "keep" | "strip" — override the preset's handling of *_End leaf joints;
-- "fbx_leaf_bones": bool — override whether Blender appends leaf bones to FBX chains.
+- "fbx_leaf_bones": bool — override whether Blender appends leaf bones to FBX chains;
+- "bone_prefix": "" | "mixamorig:" — name humanoid joints as Mixamo does (mixamorig:LeftUpLeg), in
+  GLB and FBX alike, for every engine (Godot's profile renaming gives way to it).
 """
 
 from __future__ import annotations
@@ -29,6 +31,11 @@ class ExportOptions(StepOptions):
         None, description="Override the engine preset's handling of *_End leaf joints."
     )
     fbx_leaf_bones: Flag | None = Field(None, description="Override whether FBX chains get leaf bones.")
+    bone_prefix: Literal["", "mixamorig:"] = Field(
+        "",
+        description="Name humanoid joints as Mixamo does ('mixamorig:' + Hips, LeftUpLeg, ...); "
+        "the manifest's bone maps follow the names.",
+    )
 
     @classmethod
     def resolve(cls, job: job_pb2.JobInput, params: Mapping[str, Any]) -> Self:
@@ -83,6 +90,8 @@ def export_plan(request: StepRequest) -> ExportPlan:
         preset = replace(preset, strip_end_joints=options.end_joints == "strip")
     if options.fbx_leaf_bones is not None:
         preset = replace(preset, fbx=replace(preset.fbx, add_leaf_bones=options.fbx_leaf_bones))
+    if options.bone_prefix:
+        preset = replace(preset, bone_prefix=options.bone_prefix, humanoid_joint_names={})
     return ExportPlan(
         preset=preset,
         base_name=asset_base_name(request),

@@ -29,6 +29,12 @@ FBX declares its own axis system and unit; Blender's exporter writes them from t
   as looping, and humanoid joints are renamed to its SkeletonProfileHumanoid names so that
   retargeting needs no bone map. The generic preset keeps the pipeline's own names in
   snake_case.
+- Bone maps: for a humanoid, the manifest maps the joints to Unity's Humanoid avatar (unity),
+  Godot's SkeletonProfileHumanoid (godot) or both (generic), checked against the profile's
+  hierarchy (services.export.bone_maps); Unreal retargets through its own IK Rig assets.
+- The "mixamorig:" option (export.bone_prefix) names humanoid joints exactly as a Mixamo download
+  does (mixamorig:Hips, mixamorig:LeftUpLeg), for every engine: Godot then keeps Mixamo's names
+  and its manifest's bone map does the retargeting.
 """
 
 from __future__ import annotations
@@ -37,24 +43,12 @@ import re
 from dataclasses import dataclass, field
 from typing import Literal
 
+from services.export.bone_maps import GODOT_HUMANOID, MIXAMO_TO_HUMANOID, UNITY_HUMANOID
+
 Case = Literal["snake", "pascal"]
 
 # Mixamo-style joint names (the rig step's) -> Godot SkeletonProfileHumanoid names
-GODOT_HUMANOID_JOINTS = {
-    "Spine1": "Chest",
-    "Spine2": "UpperChest",
-    **{
-        f"{side}{mixamo}": f"{side}{godot}"
-        for side in ("Left", "Right")
-        for mixamo, godot in (
-            ("Arm", "UpperArm"),
-            ("ForeArm", "LowerArm"),
-            ("UpLeg", "UpperLeg"),
-            ("Leg", "LowerLeg"),
-            ("ToeBase", "Toes"),
-        )
-    },
-}
+GODOT_HUMANOID_JOINTS = {mixamo: bone for mixamo, bone in MIXAMO_TO_HUMANOID.items() if mixamo != bone}
 
 
 @dataclass(frozen=True)
@@ -82,6 +76,8 @@ class EnginePreset:
     loop_suffix: str = ""
     strip_end_joints: bool = False
     humanoid_joint_names: dict[str, str] = field(default_factory=dict)
+    bone_prefix: str = ""  # put before every humanoid joint name ("mixamorig:")
+    bone_profiles: tuple[str, ...] = ()  # services.export.bone_maps.PROFILES keys the manifest maps to
     armature_name: str = "Armature"
     fbx: FbxOptions = FbxOptions()
 
@@ -108,15 +104,25 @@ class EnginePreset:
         return f"{self.texture_prefix}{cased(asset_base, self.case)}{self.texture_suffix}"
 
     def joint_name(self, name: str, *, humanoid: bool) -> str:
-        return self.humanoid_joint_names.get(name, name) if humanoid else name
+        if not humanoid:
+            return name
+        return self.bone_prefix + self.humanoid_joint_names.get(name, name)
 
 
 PRESETS: dict[str, EnginePreset] = {
     "": EnginePreset(
-        engine="", case="snake", material_suffix="_material", fbx=FbxOptions(add_leaf_bones=True)
+        engine="",
+        case="snake",
+        material_suffix="_material",
+        bone_profiles=(UNITY_HUMANOID.key, GODOT_HUMANOID.key),
+        fbx=FbxOptions(add_leaf_bones=True),
     ),
     "unity": EnginePreset(
-        engine="unity", case="pascal", material_suffix="_Material", texture_suffix="_BaseColor"
+        engine="unity",
+        case="pascal",
+        material_suffix="_Material",
+        texture_suffix="_BaseColor",
+        bone_profiles=(UNITY_HUMANOID.key,),
     ),
     "unreal": EnginePreset(
         engine="unreal",
@@ -136,6 +142,7 @@ PRESETS: dict[str, EnginePreset] = {
         material_suffix="_material",
         loop_suffix="_loop",
         humanoid_joint_names=GODOT_HUMANOID_JOINTS,
+        bone_profiles=(GODOT_HUMANOID.key,),
     ),
 }
 

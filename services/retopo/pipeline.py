@@ -114,4 +114,5 @@ def textured_mesh(lowpoly: LowPoly, colours: ColourSource, texture_size: int, na
         uvs=layout.uvs,
         texture_png=texture,
         name=name,
+        quad_count=lowpoly.quads,  # unwrap keeps the face order, so the quad pairs stay
     )

@@ -17,8 +17,13 @@ from assetcore.geometry import meshops
 
 # Charts may not grow past this share of the surface: unbounded, xatlas spends 5-10x longer
 # growing charts (7.6 s against 0.8 s for 15k faces on 2 cores) for a few % better utilisation.
-MAX_CHART_SHARE = 1.0 / 64.0
-PADDING_TEXELS_PER_1024 = 4  # gap between charts, so mip-maps do not mix neighbouring charts
+MAX_CHART_SHARE = 1.0 / 32.0
+# xatlas's default (0.01) lets charts grow into ragged shapes that pack with wide gaps; rounder
+# charts fill the square better (LOD0 coverage 40-48 % -> 51-52 %, fewer islands on organic meshes).
+ROUNDNESS_WEIGHT = 1.0
+# Padding around each chart, so mip-maps do not mix neighbouring charts. The bake fills every
+# uncovered texel with its nearest chart's colour, so the gap only has to last the first mip levels.
+PADDING_TEXELS_PER_1024 = 2
 
 
 @dataclass(frozen=True)
@@ -38,6 +43,7 @@ def unwrap(positions: npt.NDArray[np.float64], faces: npt.NDArray[np.int64], tex
     charts = xatlas.ChartOptions()
     area = float(np.linalg.norm(meshops.face_normals(positions, faces), axis=1).sum()) / 2.0
     charts.max_chart_area = area * MAX_CHART_SHARE
+    charts.roundness_weight = ROUNDNESS_WEIGHT
     atlas.generate(charts, pack)
     source_vertex, new_faces, uvs = atlas[0]
     return Unwrapped(
