@@ -129,6 +129,7 @@ def main() -> None:
 @click.option("--format", "formats", multiple=True, help="Export format: glb, fbx (repeatable) [glb].")
 @click.option("--engine", type=click.Choice(["unity", "unreal", "godot"]), help="Engine preset.")
 @click.option("--draco", is_flag=True, help="Draco-compress GLB geometry.")
+@click.option("--ktx2", is_flag=True, help="Add KTX2 (Basis Universal) copies of GLB textures.")
 @click.option("--upscale", is_flag=True, help="Upscale the concept image x2.")
 @click.option("--priority", type=click.Choice(sorted(PRIORITIES)), default="normal", show_default=True)
 @click.option("--name", default="", help="Asset name in the library [from the prompt].")
@@ -180,6 +181,7 @@ def generate(
     job.export.formats.extend(opts["formats"])
     job.export.engine = opts["engine"] or ""
     job.export.draco = opts["draco"]
+    job.export.ktx2 = opts["ktx2"]
     for step, key, value in map(_step_option, opts["step_options"]):
         job.step_options[step].update({key: value})
     _run(run_generate(_settings(data_dir, backends), job, out_dir, Console()))

@@ -76,6 +76,9 @@ class ExportInput:
     formats: list[str] | None = None
     engine: str | None = None
     draco: bool = False
+    ktx2: bool = strawberry.field(
+        default=False, description="KTX2 (Basis Universal) copies of GLB textures; PNGs stay as fallback."
+    )
 
 
 @strawberry.input
@@ -148,6 +151,7 @@ def to_job_input(data: CreateAssetJobInput) -> job_pb2.JobInput:
         job.export.formats.extend(e.formats or [])
         job.export.engine = e.engine or ""
         job.export.draco = e.draco
+        job.export.ktx2 = e.ktx2
     if data.step_options is not None:
         if not isinstance(data.step_options, dict) or not all(
             isinstance(v, dict) for v in data.step_options.values()

@@ -2,8 +2,10 @@
 
 `write_glb` lays a `Model` out as one binary glTF 2.0 file:
 - one mesh node at the scene root (no transform) with one triangle primitive: POSITION,
-  NORMAL, TEXCOORD_0, COLOR_0 (float RGBA, linear), JOINTS_0/WEIGHTS_0 when skinned;
-- a PBR material (metallic 0), with the embedded PNG as baseColorTexture when there is one;
+  NORMAL, TANGENT (only with NORMAL, as glTF ignores it otherwise), TEXCOORD_0, COLOR_0
+  (float RGBA, linear), JOINTS_0/WEIGHTS_0 when skinned;
+- a PBR material (metallic 0), with the embedded PNGs as baseColorTexture and normalTexture
+  when there are any;
 - the skeleton as joint nodes (rest translation = head offset from the parent's head, no
   rotation) plus a skin whose inverse bind matrices undo the rest heads;
 - one animation per clip: a LINEAR rotation channel per joint and a translation channel for

@@ -1,7 +1,8 @@
 """KHR_draco_mesh_compression for one triangle primitive, through DracoPy.
 
 Positions are quantized to 14 bits, normals to 10, UVs to 12; colours travel as 8-bit
-normalized values, joints and weights as lossless generic attributes. The encoded buffer is
+normalized values, joints, weights and tangents as lossless generic attributes (tangents must
+stay unit length with w = +-1, which quantizing would break). The encoded buffer is
 decoded once right away: the accessors must describe what a decoder will produce (Draco may
 reorder and merge points), and the attribute ids Draco assigned are read back from it.
 """
@@ -24,7 +25,7 @@ COMPRESSION_LEVEL = 7
 # Draco's attribute types (draco::GeometryAttribute::Type) for the standard glTF attributes
 _DRACO_TYPES = {"POSITION": 0, "NORMAL": 1, "COLOR_0": 2, "TEXCOORD_0": 3}
 # unique ids we give the generic attributes
-_GENERIC_IDS = {"JOINTS_0": 100, "WEIGHTS_0": 101}
+_GENERIC_IDS = {"JOINTS_0": 100, "WEIGHTS_0": 101, "TANGENT": 102}
 
 
 def add_draco_primitive(

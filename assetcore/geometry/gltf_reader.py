@@ -236,10 +236,12 @@ class _Reader:
             self._base_color_factor(p) != [1.0, 1.0, 1.0, 1.0] and texture is None for p in primitives
         ):
             colors = np.concatenate([self._vertex_colors(p) for p in primitives])
+        normals = _concatenated(primitives, "NORMAL", 3)
+        tangents = None if normals is None else _concatenated(primitives, "TANGENT", 4)
         return Mesh(
             positions=np.concatenate([p.positions for p in primitives]).astype(np.float32),
             faces=faces.astype(np.uint32),
-            normals=_concatenated(primitives, "NORMAL", 3),
+            normals=normals,
             uvs=_concatenated(
                 primitives, f"TEXCOORD_{texture.get('texCoord', 0)}" if texture else "TEXCOORD_0", 2
             ),
@@ -247,6 +249,8 @@ class _Reader:
             texture_png=texture_png,
             name=name,
             quad_count=primitives[0].quads,  # the first primitive's faces come first
+            tangents=tangents,
+            normal_png=None if tangents is None else self._normal_texture(primitives, texture),
         )
 
     def _material(self, primitive: _Primitive) -> dict[str, Any]:
@@ -272,17 +276,34 @@ class _Reader:
         """The first base-colour texture any primitive uses, as PNG bytes."""
         for primitive in primitives:
             info = self._material(primitive).get("pbrMetallicRoughness", {}).get("baseColorTexture")
-            if info is None:
-                continue
-            image = self.gltf["images"][self.gltf["textures"][info["index"]]["source"]]
-            if "bufferView" in image:
-                data = self.view_bytes(image["bufferView"])
-            elif str(image.get("uri", "")).startswith("data:"):
-                data = base64.b64decode(image["uri"].split(",", 1)[1])
-            else:
-                return None, None
-            return info, as_png(data)
+            if info is not None:
+                png = self._texture_png(info)
+                return (None, None) if png is None else (info, png)
         return None, None
+
+    def _normal_texture(
+        self, primitives: list[_Primitive], base_color: dict[str, Any] | None
+    ) -> bytes | None:
+        """The normal texture as PNG bytes when every primitive shares it and it uses the UV set
+        Mesh.uvs holds; else None (Mesh has one normal map). Read only with TANGENTs: a Mesh's
+        normal map is always in the tangent space its tangents define."""
+        if any(p.material != primitives[0].material for p in primitives):
+            return None
+        info = self._material(primitives[0]).get("normalTexture")
+        if info is None or info.get("texCoord", 0) != (base_color or {}).get("texCoord", 0):
+            return None
+        return self._texture_png(info)
+
+    def _texture_png(self, info: dict[str, Any]) -> bytes | None:
+        """A textureInfo's embedded image as PNG bytes; None for an external file."""
+        image = self.gltf["images"][self.gltf["textures"][info["index"]]["source"]]
+        if "bufferView" in image:
+            data = self.view_bytes(image["bufferView"])
+        elif str(image.get("uri", "")).startswith("data:"):
+            data = base64.b64decode(image["uri"].split(",", 1)[1])
+        else:
+            return None
+        return as_png(data)
 
     def rig(self, skin: dict[str, Any]) -> _Rig:
         """The skin's skeleton (parents first) with what reading clips onto it needs."""

@@ -76,7 +76,7 @@ def _check_model(model: Model) -> None:
         raise ValueError(f"mesh.faces index outside 0..{vertices - 1}")
     if not 0 <= mesh.quad_count <= mesh.face_count // 2:
         raise ValueError(f"mesh.quad_count {mesh.quad_count} outside 0..{mesh.face_count // 2}")
-    for name, width in (("normals", 3), ("uvs", 2), ("colors", 4)):
+    for name, width in (("normals", 3), ("uvs", 2), ("colors", 4), ("tangents", 4)):
         values = getattr(mesh, name)
         if values is not None:
             _expect(values, (vertices, width), f"mesh.{name}")
@@ -84,6 +84,10 @@ def _check_model(model: Model) -> None:
         raise ValueError("mesh.texture_png is not a PNG")
     if mesh.texture_png is not None and mesh.uvs is None:
         raise ValueError("mesh.texture_png needs mesh.uvs")
+    if mesh.normal_png is not None and not mesh.normal_png.startswith(PNG_SIGNATURE):
+        raise ValueError("mesh.normal_png is not a PNG")
+    if mesh.normal_png is not None and (mesh.uvs is None or mesh.tangents is None or mesh.normals is None):
+        raise ValueError("mesh.normal_png needs mesh.uvs, mesh.normals and mesh.tangents (its tangent space)")
     skeleton = model.skeleton
     if (skeleton is None) != (model.skin is None):
         raise ValueError("a model needs both a skeleton and a skin, or neither")
@@ -123,6 +127,8 @@ def _add_primitive(builder: BinaryBuilder, mesh: Mesh, skin: Skin | None, *, dra
         attributes["TEXCOORD_0"] = np.asarray(mesh.uvs, np.float32)
     if mesh.colors is not None:
         attributes["COLOR_0"] = np.clip(np.asarray(mesh.colors, np.float32), 0.0, 1.0)
+    if mesh.tangents is not None and mesh.normals is not None:  # glTF ignores tangents without normals
+        attributes["TANGENT"] = _unit_tangents(mesh.tangents)
     if skin is not None:
         attributes["JOINTS_0"], attributes["WEIGHTS_0"] = clean_skin_weights(skin)
     faces = np.asarray(mesh.faces, np.uint32)
@@ -148,6 +154,14 @@ def _unit_vectors(vectors: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
     unit = np.divide(vectors, lengths, out=np.zeros_like(vectors), where=~bad[:, None])
     unit[bad] = (0.0, 1.0, 0.0)
     return unit.astype(np.float32)
+
+
+def _unit_tangents(tangents: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
+    """Unit-length float32 xyz (as normals) with w exactly +-1: the validator checks both."""
+    values = np.asarray(tangents, np.float64)
+    unit = _unit_vectors(values[:, :3])
+    handedness = np.where(values[:, 3] < 0, -1.0, 1.0).astype(np.float32)
+    return np.column_stack([unit, handedness])
 
 
 def clean_skin_weights(skin: Skin) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]]:
@@ -183,13 +197,23 @@ def _add_material(builder: BinaryBuilder, document: dict[str, Any], mesh: Mesh) 
         "metallicFactor": 0.0,
         "roughnessFactor": ROUGHNESS,
     }
+    material: dict[str, Any] = {"name": f"{mesh.name}_material", "pbrMetallicRoughness": pbr}
     if mesh.texture_png is not None:
-        view = builder.add_view(mesh.texture_png)
-        document["images"] = [{"bufferView": view, "mimeType": "image/png"}]
-        document["samplers"] = [{"magFilter": LINEAR, "minFilter": LINEAR_MIPMAP_LINEAR}]
-        document["textures"] = [{"sampler": 0, "source": 0}]
-        pbr["baseColorTexture"] = {"index": 0}
-    return {"name": f"{mesh.name}_material", "pbrMetallicRoughness": pbr}
+        pbr["baseColorTexture"] = {"index": _add_texture(builder, document, mesh.texture_png)}
+    if mesh.normal_png is not None:
+        material["normalTexture"] = {"index": _add_texture(builder, document, mesh.normal_png)}
+    return material
+
+
+def _add_texture(builder: BinaryBuilder, document: dict[str, Any], png: bytes) -> int:
+    """An embedded PNG image and a texture of it (one shared sampler); the texture's index."""
+    view = builder.add_view(png)
+    images = document.setdefault("images", [])
+    images.append({"bufferView": view, "mimeType": "image/png"})
+    document.setdefault("samplers", [{"magFilter": LINEAR, "minFilter": LINEAR_MIPMAP_LINEAR}])
+    textures = document.setdefault("textures", [])
+    textures.append({"sampler": 0, "source": len(images) - 1})
+    return len(textures) - 1
 
 
 def rest_translations(skeleton: Skeleton) -> np.ndarray[Any, Any]:

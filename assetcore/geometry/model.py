@@ -30,6 +30,10 @@ class Mesh:
     # Quads split in two: faces 2i and 2i + 1 (i < quad_count) are quad i cut along its diagonal,
     # so that polygon formats (FBX) can join them again; glTF itself holds triangles only.
     quad_count: int = 0
+    # (V, 4) unit tangents along +u with w = +-1 the handedness: bitangent = w * cross(normal, tangent)
+    # points towards the texture's top (glTF). They define the normal map's tangent space.
+    tangents: F32 | None = None
+    normal_png: bytes | None = None  # tangent-space normal texture (PNG, linear) sampled with uvs
 
     @property
     def face_count(self) -> int:

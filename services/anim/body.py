@@ -10,6 +10,7 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
+import numpy.typing as npt
 
 from assetcore.geometry.model import Model, Skeleton
 from assetcore.geometry.skeleton import QUADRUPED_LEGS, SIDES, SkeletonKind, joint_index, leg_length
@@ -17,6 +18,10 @@ from services.anim.quaternions import Floats
 
 FORWARD = np.array([0.0, 0.0, 1.0])
 MIN_HANG_DEGREES, MAX_HANG_DEGREES = 6.0, 40.0
+MIN_DEPTH, MAX_DEPTH = 0.3, 1.15  # shares of the arm's reach below the shoulder the torso counts in
+ARM_SHARE = 95.0  # percentile of the forearm's and hand's distances from the arm's line: how thick it stands
+MAX_ARM_RADIUS = 0.35  # ... at most this share of the arm's reach
+TRUNK = ("Hips", "Spine", "Spine1", "Spine2", "LeftUpLeg", "RightUpLeg")
 
 
 @dataclass(frozen=True)
@@ -37,7 +42,7 @@ class Body:
     skeleton: Skeleton
     leg_length: float  # hip height: the unit gaits are scaled by
     legs: dict[str, Leg]  # "Left"/"Right" or "FrontLeft"/.../"HindRight"
-    hang_degrees: float  # how far from vertical the arms hang to clear the hips (humanoids)
+    hang_degrees: dict[str, float]  # per side, how far from vertical the arm hangs to clear the body
     tail: tuple[str, ...]  # tail joints from the base (quadrupeds)
 
     @property
@@ -77,27 +82,69 @@ def measure_body(model: Model, kind: SkeletonKind) -> Body:
             pole,
         )
     tail = tuple(name for name in skeleton.names if name.startswith("Tail"))
-    return Body(kind, skeleton, leg_length(skeleton), legs, 0.0, tail)
+    return Body(kind, skeleton, leg_length(skeleton), legs, {}, tail)
 
 
-def _hang_degrees(model: Model, skeleton: Skeleton) -> float:
-    """Angle from vertical at which a hanging arm's hand clears the widest part of the hips (the
-    vertices around hip height that the skin gives to the pelvis and thighs, not a held shield)."""
-    shoulder = skeleton.heads[joint_index(skeleton, "LeftArm")].astype(np.float64)
-    hand_tip = skeleton.tails[joint_index(skeleton, "LeftHand")].astype(np.float64)
-    hip = skeleton.heads[joint_index(skeleton, "LeftUpLeg")].astype(np.float64)
-    reach = float(np.linalg.norm(hand_tip - shoulder))
-    positions = model.mesh.positions.astype(np.float64)
-    centre = float(skeleton.heads[0, 0])
-    band = np.abs(positions[:, 1] - hip[1]) < 0.1 * max(hip[1], 1e-6)
+def _hang_degrees(model: Model, skeleton: Skeleton) -> dict[str, float]:
+    """Per side, the angle from vertical at which a straight hanging arm clears the torso, hips
+    and thighs: the surface the skin gives to those joints between the shoulder and the hand's
+    reach, each point needing the arm, as thick as its forearm and hand with what they hold (a
+    shield), to pass outside it at its depth below the shoulder."""
+    vertices = model.mesh.positions.astype(np.float64)
+    faces = model.mesh.faces.astype(np.int64)
+    main = None
     if model.skin is not None:
-        pelvis = [joint_index(skeleton, name) for name in ("Hips", "Spine", "LeftUpLeg", "RightUpLeg")]
-        main = model.skin.joints[np.arange(len(positions)), np.argmax(model.skin.weights, axis=1)]
-        band &= np.isin(main, pelvis)
-    hip_half_width = (
-        float(np.max(np.abs(positions[band, 0] - centre))) if band.any() else abs(hip[0] - centre)
-    )
-    clearance = 0.15 * max(abs(hip[0] - centre), 1e-3)
-    sine = (hip_half_width + clearance - abs(shoulder[0] - centre)) / max(reach, 1e-6)
-    degrees = math.degrees(math.asin(float(np.clip(sine, -1.0, 1.0))))
-    return float(np.clip(degrees, MIN_HANG_DEGREES, MAX_HANG_DEGREES))
+        main = model.skin.joints[np.arange(len(vertices)), np.argmax(model.skin.weights, axis=1)]
+        trunk = np.isin(main, [joint_index(skeleton, name) for name in TRUNK if name in skeleton.names])
+        faces = faces[trunk[faces].all(axis=1)]
+    positions = _surface_samples(vertices, faces)
+    centre = float(skeleton.heads[0, 0])
+    hang = {}
+    for side, sign in (("Left", 1.0), ("Right", -1.0)):
+        shoulder = skeleton.heads[joint_index(skeleton, f"{side}Arm")].astype(np.float64)
+        hand_tip = skeleton.tails[joint_index(skeleton, f"{side}Hand")].astype(np.float64)
+        hip = skeleton.heads[joint_index(skeleton, f"{side}UpLeg")].astype(np.float64)
+        reach = float(np.linalg.norm(hand_tip - shoulder))
+        depth = shoulder[1] - positions[:, 1]
+        band = (
+            (depth > MIN_DEPTH * reach)
+            & (depth < MAX_DEPTH * reach)
+            & (sign * (positions[:, 0] - centre) > 0)
+        )
+        clearance = 0.15 * max(abs(hip[0] - centre), 1e-3)
+        if main is None:
+            band &= np.abs(positions[:, 1] - hip[1]) < 0.1 * max(hip[1], 1e-6)
+        else:
+            forearm = np.isin(main, [joint_index(skeleton, f"{side}{part}") for part in ("ForeArm", "Hand")])
+            clearance += _arm_radius(vertices[forearm], shoulder, hand_tip)
+        if band.any():
+            outside = np.abs(positions[band, 0] - centre) + clearance - abs(shoulder[0] - centre)
+            radians = float(np.max(np.arctan2(outside, depth[band])))
+        else:
+            radians = math.asin(float(np.clip(clearance / max(reach, 1e-6), -1.0, 1.0)))
+        hang[side] = float(np.clip(math.degrees(radians), MIN_HANG_DEGREES, MAX_HANG_DEGREES))
+    return hang
+
+
+def _surface_samples(vertices: Floats, faces: npt.NDArray[np.int64]) -> Floats:
+    """Points spread over the faces (corners, edge midpoints, centre): a coarse mesh's long
+    triangles span heights where it has no vertex."""
+    if len(faces) == 0:
+        return vertices
+    corners = vertices[faces]  # (F, 3, 3)
+    weights = np.array([[1, 0, 0], [0, 1, 0], [0, 0, 1], [1, 1, 0], [0, 1, 1], [1, 0, 1], [1, 1, 1]], float)
+    weights /= weights.sum(axis=1, keepdims=True)
+    samples: Floats = np.einsum("sk,fkd->fsd", weights, corners).reshape(-1, 3)
+    return samples
+
+
+def _arm_radius(vertices: Floats, shoulder: Floats, tip: Floats) -> float:
+    """How far the forearm and hand (and what they hold) stand off the shoulder-to-fingertip line:
+    a robust percentile, capped."""
+    if len(vertices) == 0:
+        return 0.0
+    reach = max(float(np.linalg.norm(tip - shoulder)), 1e-9)
+    axis = (tip - shoulder) / reach
+    offsets = vertices - shoulder
+    radial = np.linalg.norm(offsets - np.outer(offsets @ axis, axis), axis=1)
+    return min(float(np.percentile(radial, ARM_SHARE)), MAX_ARM_RADIUS * reach)

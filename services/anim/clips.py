@@ -9,17 +9,17 @@ from assetcore.worker.backend import ErrorCode, StepError
 from services.anim.body import Body
 from services.anim.humanoid_clips import HUMANOID_BUILDERS
 from services.anim.quadruped_clips import QUADRUPED_BUILDERS
-from services.anim.vocabulary import VOCABULARY
+from services.anim.vocabulary import DEFAULTS, VOCABULARY
 
 _BUILDERS = {"humanoid": HUMANOID_BUILDERS, "quadruped": QUADRUPED_BUILDERS}
 
 
 def select_clips(kind: str, requested: Sequence[str]) -> tuple[str, ...]:
-    """The clips to make: all of the kind's when none are requested; INVALID_PARAMS names a clip
-    the kind has not got."""
+    """The clips to make: the kind's default set when none are requested; INVALID_PARAMS names a
+    clip the kind has not got."""
     available = VOCABULARY[kind]
     if not requested:
-        return available
+        return DEFAULTS[kind]
     for name in requested:
         if name not in available:
             raise StepError(

@@ -3,8 +3,9 @@
 A foot is planted for the first `duty` share of its cycle: its pivot (ball or toe tip) slides
 back under the body at exactly the travel speed, so it stays put on the ground while the body
 moves forward; late in stance the heel rolls up over the pivot. In swing the ankle returns along
-a Hermite curve whose end velocities match stance, lifted by a smooth bump: positions and
-velocities are continuous everywhere, including across the loop.
+a Hermite curve whose end velocities match stance, lifted by a smooth bump; it rises off and
+sets down in place, without sliding over the ground: positions and velocities are continuous everywhere,
+including across the loop.
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ from services.anim import quaternions as quat
 from services.anim.quaternions import Floats
 
 MIN_CYCLE_FRAMES = 4
+LANDING = 0.2  # share of the swing at each end in which the foot rises or sets down in place ...
+LANDING_REACH = 0.15  # ... but reaching at most this share of the stance sweep further out
 
 
 @dataclass(frozen=True)
@@ -33,6 +36,7 @@ class FootTrack:
     ankle: Floats  # (frames, 3) ankle targets relative to the body (travel not included)
     pitch: Floats  # (frames,) the foot's world pitch about +X (heel up is positive)
     toe_pitch: Floats  # (frames,) world pitch of a toe joint: flat on the ground in stance
+    yaw: Floats | float = 0.0  # the foot's world heading about +Y (turning on the spot)
 
 
 @dataclass(frozen=True)
@@ -93,9 +97,20 @@ def foot_track(gait: Gait, phase: Floats, ankle_rest: Floats, pivot_rest: Floats
     lift_off, _ = planted(np.ones(1))
     touch_down, _ = planted(np.zeros(1))
     velocity = -sweep / gait.duty * (1.0 - gait.duty)  # dz/du at both ends of the swing
-    h00, h10, h01, h11 = 2 * u**3 - 3 * u**2 + 1, u**3 - 2 * u**2 + u, -2 * u**3 + 3 * u**2, u**3 - u**2
+    # The foot rises off and sets down vertically, keeping still in the world (moving back at the
+    # stance rate relative to the body) for the first and last `landing` share of the swing.
+    landing = min(LANDING, LANDING_REACH * gait.duty / (1.0 - gait.duty))
+    rising_z = lift_off[0, 2] + velocity * landing
+    landing_z = touch_down[0, 2] - velocity * landing
+    w = np.clip((u - landing) / (1.0 - 2.0 * landing), 0.0, 1.0)
+    h00, h10, h01, h11 = 2 * w**3 - 3 * w**2 + 1, w**3 - 2 * w**2 + w, -2 * w**3 + 3 * w**2, w**3 - w**2
+    tangent = velocity * (1.0 - 2.0 * landing)
     swing_ankle = np.broadcast_to(ankle_rest, (len(u), 3)).copy()
-    swing_ankle[:, 2] = h00 * lift_off[0, 2] + h10 * velocity + h01 * touch_down[0, 2] + h11 * velocity
+    swing_ankle[:, 2] = np.select(
+        [u < landing, u > 1.0 - landing],
+        [lift_off[0, 2] + velocity * u, touch_down[0, 2] + velocity * (u - 1.0)],
+        h00 * rising_z + h10 * tangent + h01 * landing_z + h11 * tangent,
+    )
     ease = smoothstep(u)
     swing_ankle[:, 1] = (
         lift_off[0, 1] + (touch_down[0, 1] - lift_off[0, 1]) * ease + gait.lift * 16 * u**2 * (1 - u) ** 2

@@ -7,7 +7,7 @@ import math
 import numpy as np
 
 from services.anim import quaternions as quat
-from services.anim.body import Body, Leg
+from services.anim.body import FORWARD, Body, Leg
 from services.anim.gait import FootTrack, keyed
 from services.anim.pose import Poser, two_bone_ik
 from services.anim.quaternions import Floats
@@ -28,7 +28,9 @@ def leg_reach(poser: Poser, leg: Leg) -> float:
     return float(upper + lower)
 
 
-def drop_to_reach(poser: Poser, body: Body, tracks: dict[str, FootTrack], travel: Floats) -> float:
+def drop_to_reach(
+    poser: Poser, body: Body, tracks: dict[str, FootTrack], travel: Floats, heading: Floats = FORWARD
+) -> float:
     """How far the root must sink (metres, >= 0) so every foot target stays within reach.
 
     Estimated with the hips translated by the root offset (not rotated): rotations are small.
@@ -36,7 +38,7 @@ def drop_to_reach(poser: Poser, body: Body, tracks: dict[str, FootTrack], travel
     drop = 0.0
     for name, leg in body.legs.items():
         hip = poser.rest(leg.upper) + poser.root_offset
-        target = tracks[name].ankle + travel[:, None] * np.array([0.0, 0.0, 1.0])
+        target = tracks[name].ankle + travel[:, None] * heading
         horizontal2 = np.sum((target - hip)[:, [0, 2]] ** 2, axis=1)
         reach = REACH_MARGIN * leg_reach(poser, leg)
         allowed = np.sqrt(np.maximum(reach**2 - horizontal2, 0.0))
@@ -44,21 +46,25 @@ def drop_to_reach(poser: Poser, body: Body, tracks: dict[str, FootTrack], travel
     return max(drop, 0.0)
 
 
-def plant_legs(poser: Poser, body: Body, tracks: dict[str, FootTrack], travel: Floats) -> None:
-    """Set every leg's rotations so its ankle follows its track (plus the root's travel along +Z)."""
-    forward = np.array([0.0, 0.0, 1.0])
+def plant_legs(
+    poser: Poser, body: Body, tracks: dict[str, FootTrack], travel: Floats, heading: Floats = FORWARD
+) -> None:
+    """Set every leg's rotations by two-bone IK so its ankle follows its track (plus the root's
+    travel along `heading`): a planted foot stays where it is in the world (foot locking)."""
     for name, leg in body.legs.items():
         track = tracks[name]
         hip = poser.position(leg.upper)
-        target = track.ankle + travel[:, None] * forward
+        target = track.ankle + travel[:, None] * heading
         upper = poser.rest(leg.lower) - poser.rest(leg.upper)
         lower = poser.rest(leg.foot) - poser.rest(leg.lower)
-        upper_rotation, lower_rotation = two_bone_ik(hip, target, upper, lower, leg.pole)
+        yaw = quat.about_y(np.broadcast_to(track.yaw, (poser.frames,)))
+        pole = quat.rotate(yaw, leg.pole)
+        upper_rotation, lower_rotation = two_bone_ik(hip, target, upper, lower, pole)
         poser.set(leg.upper, upper_rotation)
         poser.set(leg.lower, lower_rotation)
-        poser.set(leg.foot, quat.about_x(track.pitch))
+        poser.set(leg.foot, quat.multiply(yaw, quat.about_x(track.pitch)))
         if leg.toe is not None and poser.has(leg.toe):
-            poser.set(leg.toe, quat.about_x(track.toe_pitch))
+            poser.set(leg.toe, quat.multiply(yaw, quat.about_x(track.toe_pitch)))
 
 
 def aim(poser: Poser, joint: str, direction: Floats) -> None:
@@ -76,18 +82,23 @@ def keyed_direction(u: Floats, keys: list[tuple[float, tuple[float, float, float
 
 
 def hang_arms(
-    poser: Poser, body: Body, swing: dict[str, Floats | float], flex: dict[str, Floats | float]
+    poser: Poser,
+    body: Body,
+    swing: dict[str, Floats | float],
+    flex: dict[str, Floats | float],
+    yaw: Floats | float = 0.0,
 ) -> None:
     """The arms of the sides in `swing` ("Left", "Right") hanging beside the body, swung forward by
-    `swing` (radians) with elbows bent by `flex`."""
-    angle = math.radians(body.hang_degrees)
+    `swing` (radians) with elbows bent by `flex`, the whole turned by `yaw` about +Y."""
+    heading = quat.about_y(np.broadcast_to(yaw, (poser.frames,)))
     for side, forward_swing in swing.items():
         sign = 1.0 if side == "Left" else -1.0
+        angle = math.radians(body.hang_degrees[side])
         down = np.array([sign * math.sin(angle), -math.cos(angle), 0.0])
         for joint, bend in ((f"{side}Arm", 0.0), (f"{side}ForeArm", flex[side])):
             rest = poser.rest_tail(joint) - poser.rest(joint)
             forward = quat.about_x(-(np.asarray(forward_swing) + bend))
-            poser.set(joint, quat.multiply(forward, quat.between(rest, down)))
+            poser.set(joint, quat.multiply(heading, quat.multiply(forward, quat.between(rest, down))))
 
 
 def chain(poser: Poser, joints: tuple[str, ...], start: Floats, end: Floats) -> None:

@@ -13,7 +13,7 @@ from pydantic import Field, field_validator
 from assetcore.proto.v1 import job_pb2
 from assetcore.steps.options import OptionError, StepOptions, Text
 from assetcore.worker.backend import StepRequest
-from services.anim.vocabulary import ALL_CLIPS, RIG_KINDS, VOCABULARY
+from services.anim.vocabulary import ALL_CLIPS, DEFAULTS, RIG_KINDS, VOCABULARY
 
 DEFAULT_FPS = 30
 MIN_FPS, MAX_FPS = 1, 120
@@ -53,17 +53,17 @@ class AnimOptions(StepOptions):
 
 
 def fill_defaults(job: job_pb2.JobInput) -> None:
-    """The resolved job names its clips (the rig's library) and fps."""
+    """The resolved job names its clips (the rig's default set) and fps."""
     animation = job.animation
     animation.fps = animation.fps or DEFAULT_FPS
     kind = RIG_KINDS.get(job.constraints.rig_type)
     if not animation.clips and kind is not None:
-        animation.clips.extend(VOCABULARY[kind])
+        animation.clips.extend(DEFAULTS[kind])
 
 
 @dataclass(frozen=True)
 class AnimPlan:
-    clips: tuple[str, ...]  # requested clip names; empty: the whole library for the skeleton
+    clips: tuple[str, ...]  # requested clip names; empty: the default set for the skeleton
     fps: int
     in_place: bool
     bvh: bytes  # empty: none

@@ -15,6 +15,8 @@ from assetcore.geometry.skeleton import joint_index
 from services.anim import quaternions as quat
 from services.anim.quaternions import Floats
 
+FORWARD = np.array([0.0, 0.0, 1.0])
+
 
 class Poser:
     """World rotations (frames, joints, 4) and the root's offset from rest (frames, 3)."""
@@ -73,8 +75,9 @@ class Poser:
         tail: Floats = self.skeleton.tails[self.index(name)].astype(np.float64)
         return tail
 
-    def to_clip(self, name: str, fps: float, loop: bool) -> Clip:
-        """The clip: local rotations (frames, joints, 4), hemisphere-continuous, unit length."""
+    def to_clip(self, name: str, fps: float, loop: bool, heading: Floats = FORWARD) -> Clip:
+        """The clip: local rotations (frames, joints, 4), hemisphere-continuous, unit length. A loop's
+        last frame repeats the first, but for the root's travel along `heading`."""
         self.resolve()
         local = np.empty_like(self.world)
         for j, parent in enumerate(self.skeleton.parents):
@@ -84,7 +87,7 @@ class Poser:
         root = self.root_offset.copy()
         if loop:  # exact seam: the last frame repeats the first
             local[-1] = local[0]
-            root[-1, [0, 1]] = root[0, [0, 1]]
+            root[-1] = root[0] + np.dot(root[-1] - root[0], heading) * heading
         return Clip(
             name=name,
             fps=float(fps),

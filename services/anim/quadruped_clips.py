@@ -1,9 +1,10 @@
-"""The quadruped clip library (idle, walk, run), generated for the fitted skeleton.
+"""The quadruped clip library, generated for the fitted skeleton.
 
 Lengths are in hind-leg lengths and durations scale with its square root. The walk is a
-lateral-sequence four-beat gait (hind left, fore left, hind right, fore right); the run a
-transverse gallop with a suspension phase and a flexing spine. The tail trails the body's
-motion with a lag; the head counters the body's bob.
+lateral-sequence four-beat gait (hind left, fore left, hind right, fore right); the trot moves
+diagonal pairs together; the run is a transverse gallop with a suspension phase and a flexing
+spine. The tail trails the body's motion with a lag; the head counters the body's bob. Turn,
+jump, attack and death are one-shots.
 """
 
 from __future__ import annotations
@@ -17,8 +18,9 @@ import numpy as np
 from assetcore.geometry.model import Clip
 from services.anim import quaternions as quat
 from services.anim.body import Body
-from services.anim.gait import Gait, foot_track, timeline
+from services.anim.gait import FootTrack, Gait, foot_track, keyed, timeline
 from services.anim.limbs import chain, drop_to_reach, plant_legs, standing
+from services.anim.moves import topple, turn_in_steps
 from services.anim.pose import Poser
 from services.anim.quaternions import Floats
 
@@ -44,6 +46,14 @@ WALK = _Locomotion(
     flex=math.radians(2),
     sway=math.radians(4),
     tail=math.radians(12),
+)
+TROT = _Locomotion(
+    gait=Gait(cycle_s=0.6, stride=1.9, duty=0.5, lift=0.2, heel_roll=math.radians(15)),
+    phases={"HindLeft": 0.0, "FrontRight": 0.0, "HindRight": 0.5, "FrontLeft": 0.5},
+    bob=0.025,
+    flex=math.radians(3),
+    sway=math.radians(2),
+    tail=math.radians(10),
 )
 RUN = _Locomotion(
     gait=Gait(cycle_s=0.45, stride=2.8, duty=0.3, lift=0.25, heel_roll=math.radians(20)),
@@ -117,4 +127,154 @@ def idle(body: Body, fps: float, in_place: bool) -> Clip:
     return poser.to_clip("idle", fps, loop=True)
 
 
-QUADRUPED_BUILDERS: dict[str, Callable[[Body, float, bool], Clip]] = {"idle": idle, "walk": walk, "run": run}
+def trot(body: Body, fps: float, in_place: bool) -> Clip:
+    return _locomotion("trot", TROT, body, fps, in_place)
+
+
+def _stand(poser: Poser, body: Body) -> None:
+    plant_legs(
+        poser, body, {name: standing(leg, poser) for name, leg in body.legs.items()}, np.zeros(poser.frames)
+    )
+
+
+def _centre(poser: Poser, body: Body) -> Floats:
+    """The middle of the four feet at rest, on the ground plane (x, z)."""
+    feet = np.array([poser.rest(leg.foot) for leg in body.legs.values()])
+    centre: Floats = feet.mean(axis=0)[[0, 2]]
+    return centre
+
+
+def _turn(name: str, sign: float, body: Body, fps: float) -> Clip:
+    """A quarter turn on the spot about the middle of the feet (sign +1: left), the legs stepping
+    round one at a time, front legs leading; the head looks into the turn."""
+    line = timeline(1.4 * body.time_scale, fps)
+    u = line.phase
+    poser = Poser(body.skeleton, line.frames)
+    yaw = sign * (math.pi / 2) * keyed(u, [(0, 0), (0.05, 0), (0.9, 1), (1, 1)])
+    near, far = ("Left", "Right") if sign > 0 else ("Right", "Left")
+    windows = {
+        f"Front{near}": (0.05, 0.35),
+        f"Hind{far}": (0.2, 0.5),
+        f"Front{far}": (0.4, 0.7),
+        f"Hind{near}": (0.55, 0.9),
+    }
+    poser.root_offset[:, 1] = -0.02 * body.leg_length * np.sin(math.pi * u)
+    tracks = turn_in_steps(poser, body, u, yaw, windows, _centre(poser, body), 0.15 * body.leg_length)
+    look = sign * 0.4 * np.sin(math.pi * keyed(u, [(0, 0), (0.05, 0), (0.85, 1), (1, 1)]))
+    hips = quat.about_y(yaw)
+    _body(
+        poser,
+        body,
+        hips=hips,
+        chest=quat.about_y(yaw + 0.5 * look),
+        head=quat.about_y(yaw + look),
+        tail_swing=-0.5 * look,
+    )
+    plant_legs(poser, body, tracks, np.zeros(line.frames))
+    return poser.to_clip(name, fps, loop=False)
+
+
+def turn_left(body: Body, fps: float, in_place: bool) -> Clip:
+    return _turn("turn_left", 1.0, body, fps)
+
+
+def turn_right(body: Body, fps: float, in_place: bool) -> Clip:
+    return _turn("turn_right", -1.0, body, fps)
+
+
+def jump(body: Body, fps: float, in_place: bool) -> Clip:
+    """Crouch on the haunches, spring up and forward (forward only with root motion), tuck the legs,
+    land front feet first and absorb (one shot)."""
+    legs = body.leg_length
+    line = timeline(1.3 * body.time_scale, fps)
+    u = line.phase
+    poser = Poser(body.skeleton, line.frames)
+    crouch = keyed(u, [(0, 0), (0.08, 0), (0.3, 1), (0.4, 0), (0.72, 0), (0.8, 0.7), (0.92, 0.1), (1, 0)])
+    flight = np.clip((u - 0.4) / 0.32, 0.0, 1.0)
+    height = 0.5 * legs * 4.0 * flight * (1.0 - flight)
+    tuck = keyed(u, [(0, 0), (0.42, 0), (0.5, 1), (0.62, 1), (0.72, 0), (1, 0)])
+    travel = (
+        np.zeros(line.frames) if in_place else 1.2 * legs * keyed(u, [(0, 0), (0.4, 0), (0.72, 1), (1, 1)])
+    )
+    poser.root_offset[:, 1] = -0.2 * legs * crouch + height
+    poser.root_offset[:, 2] = travel
+    pitch = keyed(u, [(0, 0), (0.3, 0.1), (0.45, -0.25), (0.6, 0.0), (0.72, 0.15), (0.85, 0), (1, 0)])
+    _body(
+        poser,
+        body,
+        hips=quat.about_x(pitch),
+        chest=quat.about_x(pitch - 0.1 * tuck),
+        head=quat.about_x(-0.5 * pitch),
+        tail_swing=0.2 * tuck,
+    )
+    tracks = {}
+    for name, leg in body.legs.items():
+        track = standing(leg, poser)
+        track.ankle[:, 1] += height + 0.3 * legs * tuck
+        sign = 1.0 if name.startswith("Front") else -1.0
+        track.ankle[:, 2] += sign * 0.1 * legs * tuck
+        tracks[name] = FootTrack(ankle=track.ankle, pitch=-sign * 0.4 * tuck, toe_pitch=np.zeros(line.frames))
+    plant_legs(poser, body, tracks, travel)
+    return poser.to_clip("jump", fps, loop=False)
+
+
+def attack(body: Body, fps: float, in_place: bool) -> Clip:
+    """Crouch back on planted feet, lunge forward with the head low and the jaws leading, snap the
+    head up, recover (one shot)."""
+    legs = body.leg_length
+    line = timeline(1.1 * body.time_scale, fps)
+    u = line.phase
+    poser = Poser(body.skeleton, line.frames)
+    lunge = keyed(u, [(0, 0), (0.1, 0), (0.35, -1), (0.5, 1), (0.62, 0.8), (1, 0)])
+    snap = keyed(u, [(0, 0), (0.45, 0), (0.52, 1), (0.62, 0.2), (1, 0)])
+    poser.root_offset[:, 1] = -0.12 * legs * np.abs(lunge)
+    poser.root_offset[:, 2] = 0.15 * legs * lunge
+    arch = 0.12 * lunge
+    _body(
+        poser,
+        body,
+        hips=quat.about_x(-0.5 * arch),
+        chest=quat.about_x(arch),
+        head=quat.about_x(0.35 * np.maximum(lunge, 0.0) - 0.5 * snap),
+        tail_swing=0.3 * snap,
+    )
+    _stand(poser, body)
+    return poser.to_clip("attack", fps, loop=False)
+
+
+def death(body: Body, fps: float, in_place: bool) -> Clip:
+    """The legs give way, the body sinks onto its belly and rolls over onto its side (one shot, ends
+    lying down)."""
+    legs = body.leg_length
+    line = timeline(1.8 * body.time_scale, fps)
+    u = line.phase
+    poser = Poser(body.skeleton, line.frames)
+    sink = keyed(u, [(0, 0), (0.05, 0), (0.45, 1), (1, 1)])
+    roll = keyed(u, [(0, 0), (0.4, 0), (0.8, 1), (0.86, 0.94), (0.92, 1), (1, 1)])
+    poser.root_offset[:, 1] = -0.45 * legs * sink
+    droop = quat.about_x(0.4 * sink)
+    _body(
+        poser,
+        body,
+        hips=quat.identity(line.frames),
+        chest=quat.about_x(0.1 * sink),
+        head=droop,
+        tail_swing=np.zeros(line.frames),
+    )
+    _stand(poser, body)
+    side = 0.35 * legs
+    topple(poser, quat.about_z(-1.3 * roll), np.array([side + float(poser.rest("Hips")[0]), 0.0, 0.0]))
+    return poser.to_clip("death", fps, loop=False)
+
+
+QUADRUPED_BUILDERS: dict[str, Callable[[Body, float, bool], Clip]] = {
+    "idle": idle,
+    "walk": walk,
+    "run": run,
+    "trot": trot,
+    "turn_left": turn_left,
+    "turn_right": turn_right,
+    "jump": jump,
+    "attack": attack,
+    "death": death,
+}

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 
 from assetcore.geometry.meshops import vertex_normals
@@ -42,17 +44,9 @@ def conform_model(model: Model, plan: ExportPlan, *, keep_clips: bool = True) ->
 
 
 def _named_mesh(mesh: Mesh, name: str) -> Mesh:
+    """The mesh renamed, with normals; every other field (tangents, textures, ...) kept."""
     normals = mesh.normals if mesh.normals is not None else vertex_normals(mesh.positions, mesh.faces)
-    return Mesh(
-        positions=mesh.positions,
-        faces=mesh.faces,
-        normals=normals,
-        uvs=mesh.uvs,
-        colors=mesh.colors,
-        texture_png=mesh.texture_png,
-        name=name,
-        quad_count=mesh.quad_count,
-    )
+    return replace(mesh, normals=normals, name=name)
 
 
 def strip_end_joints(skeleton: Skeleton, skin: Skin, clips: list[Clip]) -> tuple[Skeleton, Skin, list[Clip]]:

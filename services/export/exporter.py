@@ -17,6 +17,7 @@ from assetcore.geometry.skeleton import skeleton_kind
 from assetcore.worker.backend import ErrorCode, OutputFile, Progress, StepError, StepOutput, StepRequest
 from services.export.bone_maps import PROFILES, BoneMapError, checked_bone_map
 from services.export.conform import conform_model
+from services.export.ktx2 import add_ktx2_textures
 from services.export.manifest import build_manifest
 from services.export.options import ExportPlan, export_plan
 
@@ -92,13 +93,15 @@ def _read_model(request: StepRequest, name: str) -> Model:
     return model
 
 
-def engine_glb(model: Model, plan: ExportPlan, *, draco: bool) -> bytes:
-    """write_glb's file with the preset's material and texture names."""
+def engine_glb(model: Model, plan: ExportPlan, *, draco: bool, ktx2: bool = False) -> bytes:
+    """write_glb's file with the preset's material and texture names (and KTX2 texture copies)."""
     document, binary = build_document(model, draco=draco)
     for material in document.get("materials", []):
         material["name"] = plan.preset.material_name(plan.base_name)
     for image in document.get("images", []):
         image["name"] = plan.preset.texture_name(plan.base_name)
+    if ktx2:
+        binary = add_ktx2_textures(document, binary)
     return pack_glb(document, binary)
 
 

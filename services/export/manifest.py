@@ -89,6 +89,7 @@ def build_manifest(prepared: PreparedExport, files: list[OutputFile], *, backend
         },
         "gltf": {
             "draco": plan.draco,
+            "ktx2": plan.ktx2,  # KHR_texture_basisu copies beside the PNGs (extensionsUsed only)
             "extensions_required": ["KHR_draco_mesh_compression"] if plan.draco else [],
             "max_joint_influences": MAX_INFLUENCES if model.skin is not None else 0,
             "weights_normalized": model.skin is not None,

@@ -1,4 +1,4 @@
-"""The export plan: the job's export options (formats, engine, Draco) and the step's own.
+"""The export plan: the job's export options (formats, engine, Draco, KTX2) and the step's own.
 
 Step options (JobInput.step_options["export"]), all optional:
 - "end_joints": "keep" | "strip" — override the preset's handling of *_End leaf joints;
@@ -63,12 +63,26 @@ def fill_defaults(job: job_pb2.JobInput) -> None:
     job.export.engine = job.export.engine.strip().lower()
 
 
+class BlenderGlbOptions(StepOptions):
+    """The blender backend's own check: Blender's glTF exporter writes no KHR_texture_basisu."""
+
+    @classmethod
+    def resolve(cls, job: job_pb2.JobInput, params: Mapping[str, Any]) -> Self:
+        if job.export.ktx2:
+            raise OptionError(
+                "input.export.ktx2",
+                "the blender export backend cannot write KTX2 textures; use the gltf backend",
+            )
+        return super().resolve(job, params)
+
+
 def needs(job: job_pb2.JobInput, options: StepOptions) -> dict[str, str]:
-    """FBX needs an exporter that can write it (Blender)."""
+    """FBX needs an exporter that can write it (Blender); KTX2 one that encodes Basis Universal."""
+    wanted = {"ktx2": "input.export.ktx2"} if job.export.ktx2 else {}
     for i, fmt in enumerate(job.export.formats):
         if fmt.strip().lower() == "fbx":
-            return {"fbx": f"input.export.formats[{i}]"}
-    return {}
+            return {"fbx": f"input.export.formats[{i}]", **wanted}
+    return wanted
 
 
 @dataclass(frozen=True)
@@ -77,6 +91,7 @@ class ExportPlan:
     base_name: str  # the asset's name before the preset styles it ("wooden chest")
     fbx: bool
     draco: bool
+    ktx2: bool  # GLB textures get KTX2 copies (services.export.ktx2); FBX keeps PNG
 
     @property
     def engine(self) -> str:
@@ -97,6 +112,7 @@ def export_plan(request: StepRequest) -> ExportPlan:
         base_name=asset_base_name(request),
         fbx="fbx" in requested_formats(request.job),
         draco=request.job.export.draco,
+        ktx2=request.job.export.ktx2,
     )
 
 

@@ -10,24 +10,25 @@ from __future__ import annotations
 
 from assetcore.blender import BPY
 from assetcore.steps.contract import BackendSpec, Feature, Resources, StepDefinition
-from services.export.options import ExportOptions, fill_defaults, needs
+from services.export.options import BlenderGlbOptions, ExportOptions, fill_defaults, needs
 
 STEP = StepDefinition(
     name="export",
-    description="Engine-ready GLB/FBX files with engine presets, LODs and Draco",
+    description="Engine-ready GLB/FBX files with engine presets, LODs, Draco and KTX2",
     consumes=("animated", "rigged", "mesh", "lod1", "lod2"),
     produces=("glb", "lod1_glb", "lod2_glb", "fbx", "manifest"),
     backends={
         "gltf": BackendSpec(
             "services.export.backends.gltf:GltfExportBackend",
             pool="cpu",
-            features=(Feature("glb"), Feature("draco"), Feature("fbx", requires=(BPY,))),
+            features=(Feature("glb"), Feature("draco"), Feature("ktx2"), Feature("fbx", requires=(BPY,))),
         ),
         "blender": BackendSpec(
             "services.export.backends.blender:BlenderExportBackend",
             pool="cpu",
             requires=(BPY,),
             features=(Feature("glb"), Feature("draco"), Feature("fbx", requires=(BPY,))),
+            options=BlenderGlbOptions,
         ),
     },
     default_backend="gltf",

@@ -1,10 +1,10 @@
-"""Bake the source colours into a base-colour texture on new UVs.
+"""Bake the source's colours and shading into a base-colour and a normal map on new UVs.
 
 Every triangle is rasterised in UV space (the texels whose centres lie inside it); each
-covered texel's 3D point on the low-poly surface takes the source's colour there. Texels no
-triangle covers are then filled with the colour of the nearest covered texel (edge dilation
-over the whole texture), so bilinear filtering and mip-maps never pull in a background
-colour.
+covered texel's 3D point on the low-poly surface takes the source's colour there, and its
+normal in the texel's tangent frame (services.retopo.normal_map). Texels no triangle covers
+are then filled with the value of the nearest covered texel (edge dilation over the whole
+texture), so bilinear filtering and mip-maps never pull in a background value.
 """
 
 from __future__ import annotations
@@ -19,31 +19,59 @@ from PIL import Image
 from scipy import ndimage
 
 from services.retopo.colour_source import ColourSource
+from services.retopo.normal_map import NormalSource, encode_normals, vertex_tangents
 
 EDGE_EPSILON = 1e-9  # texel centres exactly on an edge belong to the triangles on both sides
 BATCH = 1 << 20  # texels tested per batch (bounds memory)
 PNG_COMPRESSION = 3  # zlib level: a quarter of the default's time for a few % larger files
 
 
-def bake_texture(
+@dataclass(frozen=True)
+class Baked:
+    colour_png: bytes  # sRGB base colour
+    normal_png: bytes  # tangent-space normals (linear), in the frame `tangents` defines
+    tangents: npt.NDArray[np.float32]  # (V, 4), see normal_map.vertex_tangents
+
+
+def bake_maps(
     positions: npt.NDArray[np.float64],
+    normals: npt.NDArray[np.float32],
     faces: npt.NDArray[np.int64],
     uvs: npt.NDArray[np.float32],
-    source: ColourSource,
+    colours: ColourSource,
+    shading: NormalSource,
     size: int,
-) -> bytes:
-    """An sRGB PNG, size x size, of the source's colours on the mesh's UV layout."""
+) -> Baked:
+    """The base-colour and normal maps, size x size, of a mesh's UV layout (one rasterisation,
+    one set of surface points and one dilation for both)."""
     texels = rasterise(faces, uvs, size)
     points = np.einsum("ij,ijk->ik", texels.barycentric, positions[faces[texels.faces]])
-    texture = np.zeros((size, size, 3))
-    texture[texels.rows, texels.cols] = source.colours(points)
-    covered = np.zeros((size, size), bool)
-    covered[texels.rows, texels.cols] = True
-    _, (near_row, near_col) = ndimage.distance_transform_edt(~covered, return_indices=True)
-    image = Image.fromarray(np.round(texture[near_row, near_col] * 255.0).astype(np.uint8), mode="RGB")
-    out = io.BytesIO()
-    image.save(out, format="PNG", compress_level=PNG_COMPRESSION)
-    return out.getvalue()
+    tangents = vertex_tangents(positions, normals, faces, uvs)
+    hits = colours.closest(points)
+    rgb = encode_normals(normals, tangents, faces[texels.faces], texels.barycentric, shading.normals_at(hits))
+    canvas = _Canvas(texels, size)
+    return Baked(canvas.png(colours.colours_at(hits)), canvas.png(rgb), tangents)
+
+
+class _Canvas:
+    """One layout's covered texels, and the nearest covered texel of every texel (the dilation)."""
+
+    def __init__(self, texels: Texels, size: int) -> None:
+        self._texels = texels
+        self._size = size
+        covered = np.zeros((size, size), bool)
+        covered[texels.rows, texels.cols] = True
+        _, self._nearest = ndimage.distance_transform_edt(~covered, return_indices=True)
+
+    def png(self, values: npt.NDArray[np.float64]) -> bytes:
+        """An RGB PNG of `values` (0..1, one row per covered texel), dilated over the rest."""
+        texture = np.zeros((self._size, self._size, 3))
+        texture[self._texels.rows, self._texels.cols] = values
+        near_row, near_col = self._nearest
+        image = Image.fromarray(np.round(texture[near_row, near_col] * 255.0).astype(np.uint8), mode="RGB")
+        out = io.BytesIO()
+        image.save(out, format="PNG", compress_level=PNG_COMPRESSION)
+        return out.getvalue()
 
 
 @dataclass(frozen=True)

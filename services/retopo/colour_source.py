@@ -42,7 +42,16 @@ class ColourSource:
         """sRGB (N, 3) at the points' closest source surface points."""
         if self._texture is None and self._colours is None:
             return np.tile(CLAY_SRGB, (len(points), 1))
-        hits = self._index.closest(points)
+        return self.colours_at(self.closest(points))
+
+    def closest(self, points: npt.NDArray[np.float64]) -> meshops.SurfaceHits:
+        """The points' closest source surface points (shared with other lookups on the same mesh)."""
+        return self._index.closest(points)
+
+    def colours_at(self, hits: meshops.SurfaceHits) -> npt.NDArray[np.float64]:
+        """sRGB (N, 3) at source surface points."""
+        if self._texture is None and self._colours is None:
+            return np.tile(CLAY_SRGB, (len(hits.faces), 1))
         corners = self._faces[hits.faces]
         if self._texture is not None and self._uvs is not None:
             uv = np.einsum("ij,ijk->ik", hits.barycentric, self._uvs[corners])

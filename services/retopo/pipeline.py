@@ -3,7 +3,7 @@
 input GLB -> repaired (symmetric) solid -> LOD0 from the backend's remesher -> LOD1 and
 LOD2 (50 % and 25 % of the face target), each simplified from the previous level's solid
 where there is one (else from the source) -> for every LOD: smooth normals, its own xatlas
-unwrap and its own bake of the input's colours (the texture halves per LOD) -> GLB.
+unwrap and its own bake of the input's colours and normals (the textures halve per LOD) -> GLB.
 Each LOD gets its own UV layout and bake rather than sharing LOD0's: simplifying with UV
 seams held in place would limit how far the LODs can simplify, and their bakes are small.
 """
@@ -21,8 +21,9 @@ from assetcore.geometry.gltf import write_glb
 from assetcore.geometry.model import Mesh, Model
 from assetcore.geometry.preview import render_mesh_preview
 from assetcore.worker.backend import OutputFile, Progress, StepOutput, StepRequest
-from services.retopo.bake import bake_texture
+from services.retopo.bake import bake_maps
 from services.retopo.colour_source import ColourSource
+from services.retopo.normal_map import NormalSource
 from services.retopo.options import LOD_LEVELS, RetopoOptions
 from services.retopo.repair import from_manifold
 from services.retopo.simplify import simplified, simplified_symmetric
@@ -69,6 +70,7 @@ def retopologize(request: StepRequest, remesher: Remesher, progress: Progress) -
     source = read_source(request.inputs["mesh"].data, options.symmetry)
     progress(0.1, "remeshing LOD0")
     colours = ColourSource(source.mesh)
+    shading = NormalSource(source.mesh)
     files: list[OutputFile] = []
     metrics: dict[str, float] = {
         "input_faces": float(source.mesh.face_count),
@@ -84,7 +86,11 @@ def retopologize(request: StepRequest, remesher: Remesher, progress: Progress) -
         progress(0.3 + 0.2 * level, f"unwrapping and baking {name}")
         texture_size = max(options.texture_size >> level, MIN_TEXTURE_SIZE)
         mesh = textured_mesh(
-            lowpoly, colours, texture_size, f"{source.mesh.name}_{name}" if level else source.mesh.name
+            lowpoly,
+            colours,
+            shading,
+            texture_size,
+            f"{source.mesh.name}_{name}" if level else source.mesh.name,
         )
         files.append(OutputFile(name, GLB_MEDIA_TYPE, write_glb(Model(mesh=mesh))))
         prefix = "" if level == 0 else f"{name}_"
@@ -101,18 +107,22 @@ def retopologize(request: StepRequest, remesher: Remesher, progress: Progress) -
     return StepOutput(files=files, preview_png=preview, notes=notes, metrics=metrics)
 
 
-def textured_mesh(lowpoly: LowPoly, colours: ColourSource, texture_size: int, name: str) -> Mesh:
-    """Smooth normals, a UV layout and a baked base-colour texture for a low-poly mesh."""
-    normals = meshops.vertex_normals(lowpoly.positions, lowpoly.triangles)
+def textured_mesh(
+    lowpoly: LowPoly, colours: ColourSource, shading: NormalSource, texture_size: int, name: str
+) -> Mesh:
+    """Smooth normals, a UV layout, tangents and baked base-colour and normal maps for a low-poly mesh."""
     layout = unwrap(lowpoly.positions, lowpoly.triangles, texture_size)
     positions = lowpoly.positions[layout.source_vertex]
-    texture = bake_texture(positions, layout.faces, layout.uvs, colours, texture_size)
+    normals = meshops.vertex_normals(lowpoly.positions, lowpoly.triangles)[layout.source_vertex]
+    baked = bake_maps(positions, normals, layout.faces, layout.uvs, colours, shading, texture_size)
     return Mesh(
         positions=positions.astype(np.float32),
         faces=layout.faces.astype(np.uint32),
-        normals=normals[layout.source_vertex],
+        normals=normals,
         uvs=layout.uvs,
-        texture_png=texture,
+        texture_png=baked.colour_png,
         name=name,
         quad_count=lowpoly.quads,  # unwrap keeps the face order, so the quad pairs stay
+        tangents=baked.tangents,
+        normal_png=baked.normal_png,
     )

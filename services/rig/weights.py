@@ -1,12 +1,7 @@
-"""Bone-heat skin weights (Baran and Popović, "Automatic Rigging and Animation of 3D Characters").
-
-Each bone's weight is the equilibrium of heat diffusing over the surface, where every vertex
-is heated by the nearest bone it can see (the segment to it stays inside the solid):
-    (L + M H) w_j = M H p_j
-with L the cotangent Laplacian, M the lumped vertex areas, H_ii = 1 / d_i^2 for the distance
-d_i to that nearest visible bone and p_ij = 1 where bone j is that bone. One sparse LU
-factorization serves every bone. The solve runs on the welded surface (UV seams split
-vertices that share a position), then each row keeps its 4 largest weights, renormalised.
+"""The pieces of bone-heat skinning (Baran and Popović, "Automatic Rigging and Animation of 3D
+Characters") and of the skin contract: the welded surface the weights are solved on, point-to-bone
+distances, which bones a point can see from inside the solid, the cotangent Laplacian, and the
+top-4 truncation every backend's weights pass through. services.rig.heat solves the weights.
 """
 
 from __future__ import annotations
@@ -16,7 +11,6 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 from scipy import ndimage, sparse
-from scipy.sparse import linalg as sparse_linalg
 from scipy.spatial import cKDTree
 
 from assetcore.geometry.meshops import weld
@@ -29,8 +23,8 @@ Ints = npt.NDArray[np.int64]
 
 MAX_INFLUENCES = 4
 _VISIBILITY_SAMPLES = 12
-_MIN_WEIGHT = 1e-3  # influences below this are dropped before renormalising
-_TIE = 1.0001  # bones this close to the nearest visible one share its heat
+MIN_WEIGHT = 1e-3  # influences below this are dropped before renormalising
+TIE = 1.0001  # bones this close to the nearest visible one share its heat
 
 
 @dataclass(frozen=True)
@@ -80,7 +74,9 @@ def visible_bones(
     pending = np.arange(len(points))
     for rank in range(distance.shape[1]):
         bones = order[pending, rank]
-        tied = distance[pending, bones] <= nearest_seen[pending] * _TIE
+        tied = np.isfinite(distance[pending, bones]) & (
+            distance[pending, bones] <= nearest_seen[pending] * TIE
+        )
         pending, bones = pending[tied], bones[tied]
         if len(pending) == 0:
             break
@@ -139,32 +135,6 @@ def _edge_graph(faces: Ints, n: int) -> sparse.csr_matrix:
     return graph
 
 
-def heat_weights(surface: WeldedSurface, skeleton: Skeleton, grid: VoxelGrid) -> Floats:
-    """Dense (welded V, J) bone-heat weights over all joints (zeros for non-deforming ones)."""
-    joints, heads, tails = bone_segments(skeleton)
-    distance, closest = segment_distances(surface.positions, heads, tails)
-    visible = visible_bones(grid, surface.positions, closest, distance)
-    seen = np.where(visible, distance, np.inf)
-    nearest = seen.min(axis=1)
-    heated = np.isfinite(nearest)
-    nearest_safe = np.where(heated, np.maximum(nearest, 1e-9), 1.0)
-    heat = np.where(heated, 1.0 / nearest_safe**2, 0.0)
-    sources = (seen <= nearest_safe[:, None] * _TIE) & heated[:, None]
-    sources = sources / np.maximum(sources.sum(axis=1, keepdims=True), 1)
-
-    laplacian, mass = cotangent_laplacian(surface.positions, surface.faces)
-    mass_heat = mass * heat
-    regulariser = 1e-9 * float(max(mass_heat.max(), 1e-30))
-    system = (laplacian + sparse.diags(mass_heat + regulariser)).tocsc()
-    solved = sparse_linalg.splu(system).solve(mass_heat[:, None] * sources)
-    dense = np.zeros((len(surface.positions), skeleton.joint_count))
-    dense[:, joints] = np.clip(solved, 0.0, 1.0)
-    unweighted = dense.sum(axis=1) < _MIN_WEIGHT
-    if unweighted.any():  # parts no bone can see: the nearest bone takes them
-        dense[np.flatnonzero(unweighted), np.array(joints)[np.argmin(distance[unweighted], axis=1)]] = 1.0
-    return dense
-
-
 def nearest_bone_weights(positions: Floats, skeleton: Skeleton) -> Floats:
     """Dense (V, J) weights giving each vertex wholly to its nearest bone (the last resort)."""
     joints, heads, tails = bone_segments(skeleton)
@@ -185,7 +155,7 @@ def top_influences(dense: Floats) -> Skin:
     weights = np.take_along_axis(dense, order[:, :count], axis=1)
     if dense.shape[1] > count:
         weights = weights - np.take_along_axis(dense, order[:, count : count + 1], axis=1)
-    weights = np.where(weights >= _MIN_WEIGHT, weights, 0.0)
+    weights = np.where(weights >= MIN_WEIGHT, weights, 0.0)
     weights[weights.sum(axis=1) <= 0, 0] = 1.0  # a tie of five (or an empty row): the top bone alone
     weights = weights / weights.sum(axis=1, keepdims=True)
     joints = np.where(weights > 0, order[:, :count], 0)

@@ -124,14 +124,16 @@ class AnimationOptions(_message.Message):
     def __init__(self, clips: _Optional[_Iterable[str]] = ..., fps: _Optional[int] = ..., in_place: _Optional[bool] = ..., bvh: _Optional[bytes] = ...) -> None: ...
 
 class ExportOptions(_message.Message):
-    __slots__ = ("formats", "engine", "draco")
+    __slots__ = ("formats", "engine", "draco", "ktx2")
     FORMATS_FIELD_NUMBER: _ClassVar[int]
     ENGINE_FIELD_NUMBER: _ClassVar[int]
     DRACO_FIELD_NUMBER: _ClassVar[int]
+    KTX2_FIELD_NUMBER: _ClassVar[int]
     formats: _containers.RepeatedScalarFieldContainer[str]
     engine: str
     draco: bool
-    def __init__(self, formats: _Optional[_Iterable[str]] = ..., engine: _Optional[str] = ..., draco: _Optional[bool] = ...) -> None: ...
+    ktx2: bool
+    def __init__(self, formats: _Optional[_Iterable[str]] = ..., engine: _Optional[str] = ..., draco: _Optional[bool] = ..., ktx2: _Optional[bool] = ...) -> None: ...
 
 class JobInput(_message.Message):
     __slots__ = ("asset_type", "pipeline", "prompt", "negative_prompt", "seed", "constraints", "animation", "export", "priority", "review_gates", "upscale", "name", "tags", "step_options", "asset_id")

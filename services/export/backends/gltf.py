@@ -21,7 +21,9 @@ NAME = "gltf"
 
 class GltfExportBackend:
     def describe(self) -> BackendInfo:
-        return BackendInfo(name=NAME, version="1", capabilities=("glb", "draco", "lods", "fbx-via-blender"))
+        return BackendInfo(
+            name=NAME, version="1", capabilities=("glb", "draco", "ktx2", "lods", "fbx-via-blender")
+        )
 
     def load(self) -> None:
         """Nothing to load: Blender starts on the first FBX request."""
@@ -30,12 +32,16 @@ class GltfExportBackend:
         prepared = prepare_export(request)
         plan = prepared.plan
         progress(0.2, "writing GLB")
-        glb = engine_glb(prepared.model, plan, draco=plan.draco)
-        lods = {name: engine_glb(lod, plan, draco=plan.draco) for name, lod in prepared.lods.items()}
+        glb = engine_glb(prepared.model, plan, draco=plan.draco, ktx2=plan.ktx2)
+        lods = {
+            name: engine_glb(lod, plan, draco=plan.draco, ktx2=plan.ktx2)
+            for name, lod in prepared.lods.items()
+        }
         fbx = None
         if plan.fbx:
             progress(0.4, "writing FBX through Blender")
-            plain = glb if not plan.draco else engine_glb(prepared.model, plan, draco=False)
+            # Blender's importer reads no Draco or KTX2 and the FBX embeds PNG textures
+            plain = glb if not (plan.draco or plan.ktx2) else engine_glb(prepared.model, plan, draco=False)
             fbx = run_in_blender(
                 blender_ops.glb_to_fbx, plain, blender_settings(prepared), progress, (0.4, 0.9)
             )

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from assetcore.geometry.model import Skeleton
 from assetcore.worker.backend import BackendInfo, Progress, StepOutput, StepRequest
+from services.rig.heat import heat_weights
 from services.rig.pipeline import ProgressFn, rig_asset
 from services.rig.voxels import VoxelGrid
-from services.rig.weights import Floats, WeldedSurface, heat_weights
+from services.rig.weights import Floats, WeldedSurface
 
 
 class CpuRigBackend:
     def describe(self) -> BackendInfo:
-        return BackendInfo("cpu", "1", ("humanoid", "quadruped", "static", "heat_weights"))
+        return BackendInfo("cpu", "2", ("humanoid", "quadruped", "static", "heat_weights"))
 
     def load(self) -> None:
         return None

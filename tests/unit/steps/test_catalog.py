@@ -148,4 +148,4 @@ def test_backend_requirements_and_features() -> None:
     spec = BackendSpec("x:Y", features=())
     assert spec.available_features() == ()
     export = load_catalog().step("export")
-    assert {f.name for f in export.backends["gltf"].features} == {"glb", "draco", "fbx"}
+    assert {f.name for f in export.backends["gltf"].features} == {"glb", "draco", "ktx2", "fbx"}

@@ -1,0 +1,180 @@
+"""The full clip library by name: every clip plays; locomotion keeps planted feet still; turns,
+strafes and the split jump do what their names say; hands stay outside the body."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import manifold3d
+import numpy as np
+import numpy.typing as npt
+import pytest
+
+from assetcore.geometry.gltf import read_glb
+from assetcore.geometry.model import Clip, Mesh, Model
+from assetcore.proto.v1 import job_pb2
+from bench.quality_metrics.penetration import hand_vertices_inside
+from bench.quality_metrics.skinning import world_pose
+from services.anim.gates import check_clip
+from services.anim.vocabulary import HUMANOID_LIBRARY, QUADRUPED_LIBRARY
+from tests.support.creature_meshes import humanoid_mesh, quadruped_mesh
+from tests.unit.services.test_anim import _animate, _rigged, assert_clip_quality
+
+Floats = npt.NDArray[np.float64]
+PLANTED = 0.02  # metres above the lowest height a contact point reaches that still count as planted
+HUMANOID_LOOPS = {
+    "idle",
+    "walk",
+    "run",
+    "wave",
+    "idle_alert",
+    "idle_look",
+    "sprint",
+    "strafe_left",
+    "strafe_right",
+    "jump_loop",
+    "block",
+    "crouch",
+}
+BACK_TO_STANCE = ("jump", "attack", "attack_thrust", "hit")
+
+
+@pytest.fixture(scope="module")
+def humanoid_model() -> Model:
+    rigged = _rigged(humanoid_mesh(20.0), job_pb2.RIG_TYPE_HUMANOID)
+    return read_glb(_animate(rigged, clips=list(HUMANOID_LIBRARY)).files[0].data)
+
+
+@pytest.fixture(scope="module")
+def quadruped_model() -> Model:
+    rigged = _rigged(quadruped_mesh(), job_pb2.RIG_TYPE_QUADRUPED)
+    return read_glb(_animate(rigged, clips=list(QUADRUPED_LIBRARY)).files[0].data)
+
+
+def _named(model: Model) -> dict[str, Clip]:
+    return {clip.name: clip for clip in model.clips}
+
+
+def _joint_paths(model: Model, clip: Clip, joints: list[str]) -> Floats:
+    """World positions (frames, joints, 3) of the named joints, root motion included."""
+    assert model.skeleton is not None
+    _, heads = world_pose(model.skeleton, clip)
+    paths: Floats = heads[:, [model.skeleton.names.index(name) for name in joints]]
+    return paths
+
+
+def _planted_speeds(model: Model, clip: Clip, joints: list[str]) -> Floats:
+    """Horizontal speeds (m/s) of contact points between frames in which both are near the ground."""
+    path = _joint_paths(model, clip, joints)
+    low = path[:, :, 1] <= path[:, :, 1].min(axis=0) + PLANTED
+    both = low[1:] & low[:-1]
+    steps = np.linalg.norm(np.diff(path[:, :, [0, 2]], axis=0), axis=2) * clip.fps
+    speeds: Floats = steps[both]
+    return speeds
+
+
+def test_every_humanoid_clip_plays(humanoid_model: Model) -> None:
+    clips = _named(humanoid_model)
+    assert list(clips) == list(HUMANOID_LIBRARY)
+    for clip in clips.values():
+        assert_clip_quality(clip)
+        check_clip(clip, generated=True)
+    assert {name for name, clip in clips.items() if clip.loop} == HUMANOID_LOOPS
+    for name in BACK_TO_STANCE:
+        assert np.allclose(clips[name].rotations[0], clips[name].rotations[-1], atol=1e-6), name
+
+
+def test_every_quadruped_clip_plays(quadruped_model: Model) -> None:
+    clips = _named(quadruped_model)
+    assert list(clips) == list(QUADRUPED_LIBRARY)
+    for clip in clips.values():
+        assert_clip_quality(clip)
+        check_clip(clip, generated=True)
+    assert {name for name, clip in clips.items() if clip.loop} == {"idle", "walk", "run", "trot"}
+
+
+def test_the_split_jump_joins_up(humanoid_model: Model) -> None:
+    clips = _named(humanoid_model)
+    start, loop, land = clips["jump_start"], clips["jump_loop"], clips["jump_land"]
+    assert np.allclose(start.rotations[-1], loop.rotations[0], atol=1e-3)
+    assert np.allclose(loop.rotations[-1], land.rotations[0], atol=1e-3)
+    assert np.allclose(start.root_translations[-1], loop.root_translations[0], atol=1e-4)
+    assert loop.root_translations[:, 1].min() > 0.2  # airborne throughout
+    whole = clips["jump"]  # the three parts are the whole jump's take-off, flight and landing
+    assert np.allclose(start.rotations[0], whole.rotations[0], atol=1e-3)
+    assert np.allclose(land.rotations[-1], whole.rotations[-1], atol=1e-3)
+
+
+@pytest.mark.parametrize(("name", "side"), [("strafe_left", 1.0), ("strafe_right", -1.0)])
+def test_strafes_travel_sideways(humanoid_model: Model, name: str, side: float) -> None:
+    clip = _named(humanoid_model)[name]
+    x, z = clip.root_translations[:, 0], clip.root_translations[:, 2]
+    assert side * x[-1] > 0.2 and np.all(side * np.diff(x) > 0)  # left is +X
+    assert np.abs(z).max() < 1e-6
+    assert _planted_speeds(humanoid_model, clip, ["LeftToeBase", "RightToeBase"]).mean() < 0.02
+
+
+@pytest.mark.parametrize("model_name", ["humanoid_model", "quadruped_model"])
+@pytest.mark.parametrize(("name", "sign"), [("turn_left", 1.0), ("turn_right", -1.0)])
+def test_turns_end_a_quarter_round(
+    request: pytest.FixtureRequest, model_name: str, name: str, sign: float
+) -> None:
+    model: Model = request.getfixturevalue(model_name)
+    assert model.skeleton is not None
+    clip = _named(model)[name]
+    rotations, _ = world_pose(model.skeleton, clip)
+    forward = np.array([0.0, 0.0, 1.0])
+    hips = rotations[-1, model.skeleton.names.index("Hips")]
+    facing = hips @ forward  # world rotation matrices (joints, 3, 3)
+    assert np.allclose(facing, [sign, 0.0, 0.0], atol=0.05)  # facing +X after a left turn
+    feet = [name for name in model.skeleton.names if name.endswith("Foot")]
+    assert _planted_speeds(model, clip, feet).mean() < 0.02  # feet step; they do not skate
+
+
+def test_walk_keeps_planted_feet_still(humanoid_model: Model, quadruped_model: Model) -> None:
+    """Foot locking: the contact points (the humanoid's balls, the quadruped's hooves) hold still in
+    the world while planted, though the body travels over them."""
+    human = _named(humanoid_model)
+    for name in ("walk", "run", "sprint"):
+        speeds = _planted_speeds(humanoid_model, human[name], ["LeftToeBase", "RightToeBase"])
+        assert speeds.size > 0.2 * human[name].frame_count and speeds.mean() < 0.02, name
+    assert quadruped_model.skeleton is not None
+    walk = _named(quadruped_model)["walk"]
+    hooves = [name for name in quadruped_model.skeleton.names if name.endswith("Foot")]
+    speeds = _planted_speeds(quadruped_model, walk, hooves)
+    assert speeds.size > 0.5 * walk.frame_count and speeds.mean() < 0.02
+
+
+def _shielded_humanoid() -> Mesh:
+    """The capsule humanoid (arms 20 degrees down) with a round shield, 0.4 m across, facing forward
+    on the left forearm."""
+    body = humanoid_mesh(20.0)
+    solid = manifold3d.Manifold(manifold3d.Mesh(vert_properties=body.positions, tri_verts=body.faces))
+    drop = np.radians(20.0)
+    forearm = np.array([0.2, 1.36, 0.0]) + 0.43 * np.array([np.cos(drop), -np.sin(drop), 0.0])
+    shield = manifold3d.Manifold.cylinder(0.03, 0.2, 0.2, 32).translate(
+        tuple(forearm + np.array([0.0, 0.0, 0.035]))
+    )
+    raw = (solid + shield).to_mesh()
+    positions = np.asarray(raw.vert_properties, dtype=np.float32)[:, :3]
+    return Mesh(positions=positions, faces=np.asarray(raw.tri_verts, dtype=np.uint32))
+
+
+@pytest.mark.parametrize("shield", [False, True])
+def test_hands_and_a_shield_stay_outside_the_body(humanoid_model: Model, shield: bool) -> None:
+    """Hand and held-item vertices (bench/quality_metrics/penetration.py) never enter the body."""
+    model = humanoid_model
+    if shield:
+        rigged = _rigged(_shielded_humanoid(), job_pb2.RIG_TYPE_HUMANOID)
+        model = read_glb(_animate(rigged, clips=list(HUMANOID_LIBRARY)).files[0].data)
+    assert hand_vertices_inside(replace(model, clips=[])) == 0  # the rest pose is clear
+    for clip in model.clips:
+        assert hand_vertices_inside(replace(model, clips=[clip])) == 0, clip.name
+
+
+def test_death_ends_lying_down(humanoid_model: Model, quadruped_model: Model) -> None:
+    for model in (humanoid_model, quadruped_model):
+        clip = _named(model)["death"]
+        head = _joint_paths(model, clip, ["Head"])[:, 0, 1]
+        assert head[-1] < 0.45 * head[0]
+        assert not clip.loop
