@@ -35,7 +35,14 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repository root: services
 
 from assetcore.ml.tensorrt import compile_unet_tensorrt, tensorrt_unavailable
-from assetcore.ml.tiny_sdxl import SCHEDULER_CONFIG, UNET_CONFIG, VAE_CONFIG
+from assetcore.ml.tiny_sdxl import (
+    SCHEDULER_CONFIG,
+    TEXT_2_WIDTH,
+    TEXT_CONFIG,
+    TEXT_WIDTH,
+    UNET_CONFIG,
+    VAE_CONFIG,
+)
 from assetcore.ml.torchvision_compat import ensure_torchvision_importable
 
 MODELS = ("sdxl", "hunyuan3d", "triposr")
@@ -88,14 +95,6 @@ CLIP_BIG_G = {
     "projection_dim": 1280,
     "hidden_act": "gelu",
 }
-TINY_CLIP = {
-    "hidden_size": 32,
-    "intermediate_size": 37,
-    "num_attention_heads": 4,
-    "num_hidden_layers": 2,
-    "projection_dim": 32,
-    "hidden_act": "gelu",
-}
 
 # tencent/Hunyuan3D-2 hunyuan3d-dit-v2-0/config.yaml (the conditioner's DINOv2 is dinov2-giant).
 HUNYUAN_DIT = {
@@ -133,22 +132,6 @@ DINOV2_GIANT = {
     "layer_norm_eps": 1e-6,
     "layerscale_value": 1.0,
     "qkv_bias": True,
-}
-# stabilityai/TripoSR config.yaml (the ViT is facebook/dino-vitb16, known to the triposr package).
-TRIPOSR = {
-    "cond_image_size": 512,
-    "image_tokenizer": {"pretrained_model_name_or_path": "facebook/dino-vitb16"},
-    "tokenizer": {"plane_size": 32, "num_channels": 1024},
-    "backbone": {
-        "in_channels": 1024,
-        "num_attention_heads": 16,
-        "attention_head_dim": 64,
-        "num_layers": 16,
-        "cross_attention_dim": 768,
-    },
-    "post_processor": {"in_channels": 1024, "out_channels": 40},
-    "decoder": {"in_channels": 120, "n_neurons": 64, "n_hidden_layers": 9, "activation": "silu"},
-    "renderer": {"radius": 0.87, "density_activation": "trunc_exp", "density_bias": -1.0},
 }
 TINY_HUNYUAN = {
     "dit": {
@@ -230,7 +213,9 @@ def bench_sdxl(bench: Bench, tiny: bool) -> dict[str, Any]:
     dtype = torch.float32 if tiny else torch.float16
     size, steps = (64, 2) if tiny else (1024, 30)
     torch.manual_seed(0)
-    clip_1, clip_2 = (TINY_CLIP, TINY_CLIP) if tiny else (CLIP_L, CLIP_BIG_G)
+    # The tiny text encoders are tiny_sdxl's, whose widths the tiny UNet's cross-attention expects.
+    tiny_clips = ({**TEXT_CONFIG, "hidden_size": TEXT_WIDTH}, {**TEXT_CONFIG, "hidden_size": TEXT_2_WIDTH})
+    clip_1, clip_2 = tiny_clips if tiny else (CLIP_L, CLIP_BIG_G)
     encoder = CLIPTextModel(CLIPTextConfig(vocab_size=49408, **clip_1))
     encoder_2 = CLIPTextModelWithProjection(CLIPTextConfig(vocab_size=49408, **clip_2))
     pipe = StableDiffusionXLPipeline(
@@ -344,7 +329,7 @@ def bench_triposr(bench: Bench, tiny: bool) -> dict[str, Any]:
 
     from assetcore.worker.backend import StepError
     from services.image3d.triposr.checkpoint import load_triposr
-    from services.image3d.triposr.config import parse_config
+    from services.image3d.triposr.config import PUBLISHED_CONFIG, parse_config
     from services.image3d.triposr.extraction import density_grid, surface
     from services.image3d.triposr.network import Triposr
     from services.image3d.triposr.tiny import build_triposr
@@ -355,7 +340,7 @@ def bench_triposr(bench: Bench, tiny: bool) -> dict[str, Any]:
         build_triposr(folder)
         model, resolution = load_triposr(folder), 32
     else:
-        model, resolution = Triposr(parse_config(TRIPOSR, Path("."))), 256
+        model, resolution = Triposr(parse_config(PUBLISHED_CONFIG, Path("."))), 256
     model = model.to(bench.device).eval()
     size = model.config.cond_image_size
     image = torch.full((1, 3, size, size), 0.5, device=bench.device)

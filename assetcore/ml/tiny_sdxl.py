@@ -83,7 +83,7 @@ REFINER_UNET_CONFIG: dict[str, Any] = {
     "projection_class_embeddings_input_dim": 5 * TIME_WIDTH + POOLED_WIDTH,  # sizes and score
 }
 
-_TEXT_CONFIG: dict[str, Any] = {
+TEXT_CONFIG: dict[str, Any] = {
     "intermediate_size": 37,
     "num_attention_heads": 4,
     "num_hidden_layers": 2,
@@ -209,7 +209,7 @@ def _text_encoder(*, projection: bool) -> Any:
 
     _seed(_SEEDS["text_encoder_2" if projection else "text_encoder"])
     width = TEXT_2_WIDTH if projection else TEXT_WIDTH
-    config = CLIPTextConfig(vocab_size=len(_vocabulary()), hidden_size=width, **_TEXT_CONFIG)
+    config = CLIPTextConfig(vocab_size=len(_vocabulary()), hidden_size=width, **TEXT_CONFIG)
     model = CLIPTextModelWithProjection(config) if projection else CLIPTextModel(config)
     return model
 
@@ -354,7 +354,7 @@ def _open_clip(weights: dict[str, Any]) -> dict[str, Any]:
         ("mlp.fc1", "mlp.c_fc"),
         ("mlp.fc2", "mlp.c_proj"),
     )
-    for layer in range(_TEXT_CONFIG["num_hidden_layers"]):
+    for layer in range(TEXT_CONFIG["num_hidden_layers"]):
         source, target = f"text_model.encoder.layers.{layer}.", f"transformer.resblocks.{layer}."
         for kind in ("weight", "bias"):
             projections = [weights[f"{source}self_attn.{p}_proj.{kind}"] for p in "qkv"]

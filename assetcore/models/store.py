@@ -60,6 +60,14 @@ class ModelStore:
             return str(exc)
         return None
 
+    def fingerprint(self, name: str) -> str | None:
+        """The model's fingerprint as its manifest gives it (no hashing), or None when the store
+        cannot load it: what a backend's version names before (and after) it loads."""
+        try:
+            return self.manifest(name).fingerprint()
+        except ModelError:
+            return None
+
     def manifest(self, name: str) -> ModelManifest:
         path = self.folder(name) / MANIFEST
         if not path.is_file():

@@ -48,10 +48,8 @@ class Hunyuan3dBackend:
     def describe(self) -> BackendInfo:
         if self._stored is not None:
             fingerprint = self._stored.fingerprint
-        elif self._context.store.missing(MODEL) is None:
-            fingerprint = self._context.store.manifest(MODEL).fingerprint()
         else:
-            fingerprint = "absent"
+            fingerprint = self._context.store.fingerprint(MODEL) or "absent"
         return BackendInfo(NAME, f"{VERSION}+{fingerprint}", ("vertex_colors", "watertight"))
 
     def load(self) -> None:

@@ -47,10 +47,8 @@ class TriposrBackend:
     def describe(self) -> BackendInfo:
         if self._stored is not None:
             fingerprint = self._stored.fingerprint
-        elif self._context.store.missing(MODEL) is None:
-            fingerprint = self._context.store.manifest(MODEL).fingerprint()
         else:
-            fingerprint = "absent"
+            fingerprint = self._context.store.fingerprint(MODEL) or "absent"
         return BackendInfo("triposr", f"{VERSION}+{fingerprint}", ("vertex_colors", "watertight"))
 
     def load(self) -> None:

@@ -36,6 +36,23 @@ KNOWN_VIT_CONFIGS: dict[str, dict[str, Any]] = {
         "qkv_bias": True,
     }
 }
+# stabilityai/TripoSR's config.yaml: the sections that shape the network (the key-layout test and
+# the GPU benchmark build the full-size model from it).
+PUBLISHED_CONFIG: dict[str, Any] = {
+    "cond_image_size": 512,
+    "image_tokenizer": {"pretrained_model_name_or_path": "facebook/dino-vitb16"},
+    "tokenizer": {"plane_size": 32, "num_channels": 1024},
+    "backbone": {
+        "in_channels": 1024,
+        "num_attention_heads": 16,
+        "attention_head_dim": 64,
+        "num_layers": 16,
+        "cross_attention_dim": 768,
+    },
+    "post_processor": {"in_channels": 1024, "out_channels": 40},
+    "decoder": {"in_channels": 120, "n_neurons": 64, "n_hidden_layers": 9, "activation": "silu"},
+    "renderer": {"radius": 0.87, "density_activation": "trunc_exp", "density_bias": -1.0},
+}
 _REFERENCE = re.compile(r"^\$\{([A-Za-z0-9_.]+)\}$")
 
 

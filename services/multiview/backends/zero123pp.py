@@ -53,9 +53,7 @@ class Zero123ppBackend:
     def _stored_version(self) -> str:
         """The version the store's manifests give (no hashing): what load() will report."""
         store = self._context.store
-        model = store.manifest(MODEL).fingerprint() if store.missing(MODEL) is None else "missing"
-        matte = store.manifest(MATTE_MODEL).fingerprint() if store.missing(MATTE_MODEL) is None else None
-        return _version(model, matte)
+        return _version(store.fingerprint(MODEL) or "missing", store.fingerprint(MATTE_MODEL))
 
     def load(self) -> None:
         self._loaded = self._load()

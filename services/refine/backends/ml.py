@@ -42,8 +42,8 @@ class MlRefineBackend:
     def describe(self) -> BackendInfo:
         """The version names the weights of every model present, so cache keys follow them."""
         store = self._context.store
-        present = [name for name in self._models() if store.missing(name) is None]
-        weights = "+".join(f"{name}.{store.manifest(name).fingerprint()}" for name in present)
+        fingerprints = ((name, store.fingerprint(name)) for name in self._models())
+        weights = "+".join(f"{name}.{fp}" for name, fp in fingerprints if fp is not None)
         capabilities = ("matte-cleanup", "upscale-x2") + (("img2img",) if self._img2img else ())
         return BackendInfo(self._name, f"1+{weights}", capabilities)
 

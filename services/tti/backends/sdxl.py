@@ -78,9 +78,7 @@ class SdxlBackend:
 
     def describe(self) -> BackendInfo:
         store = self._context.store
-        weights = [
-            f"{n}.{store.manifest(n).fingerprint()}" for n in (BASE, REFINER, MATTE) if not store.missing(n)
-        ]
+        weights = [f"{n}.{fp}" for n in (BASE, REFINER, MATTE) if (fp := store.fingerprint(n)) is not None]
         return BackendInfo("sdxl", "+".join(["1", *weights]), ("humanoid", "quadruped", "prop", "candidates"))
 
     def load(self) -> None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import json
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pytest
@@ -21,7 +20,7 @@ from assetcore.worker.backend import BackendContext, InputFile, StepOutput, Step
 from services.image3d.backends.triposr import TriposrBackend
 from services.image3d.step import STEP
 from services.image3d.triposr.checkpoint import to_current, to_published
-from services.image3d.triposr.config import parse_config
+from services.image3d.triposr.config import PUBLISHED_CONFIG, parse_config
 from services.image3d.triposr.network import Triposr
 from tests.support import concept_images
 from tests.support.steps import run_step_function, step_request
@@ -29,22 +28,6 @@ from tests.support.tiny_models import TinyModels
 
 pytestmark = pytest.mark.ml
 
-# stabilityai/TripoSR's config.yaml (the sections that shape the network).
-PUBLISHED_CONFIG: dict[str, Any] = {
-    "cond_image_size": 512,
-    "image_tokenizer": {"pretrained_model_name_or_path": "facebook/dino-vitb16"},
-    "tokenizer": {"plane_size": 32, "num_channels": 1024},
-    "backbone": {
-        "in_channels": 1024,
-        "num_attention_heads": 16,
-        "attention_head_dim": 64,
-        "num_layers": 16,
-        "cross_attention_dim": 768,
-    },
-    "post_processor": {"in_channels": 1024, "out_channels": 40},
-    "decoder": {"in_channels": 120, "n_neurons": 64, "n_hidden_layers": 9, "activation": "silu"},
-    "renderer": {"radius": 0.87, "density_activation": "exp", "density_bias": -1.0},
-}
 # Key prefixes and shapes of the published model.ckpt (transformers 4.x ViT names).
 PUBLISHED_SHAPES = {
     "image_tokenizer.model.embeddings.cls_token": (1, 1, 768),
