@@ -34,6 +34,10 @@ class Mesh:
     # points towards the texture's top (glTF). They define the normal map's tangent space.
     tangents: F32 | None = None
     normal_png: bytes | None = None  # tangent-space normal texture (PNG, linear) sampled with uvs
+    # (V, 2) metallic and roughness per vertex in 0..1: image3d's raw meshes carry the materials
+    # the concept's parts are made of; retopo bakes them into metal_rough_png on the new UVs.
+    metal_rough: F32 | None = None
+    metal_rough_png: bytes | None = None  # glTF metallicRoughness texture (linear; G roughness, B metallic)
 
     @property
     def face_count(self) -> int:

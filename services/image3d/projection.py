@@ -1,12 +1,9 @@
 """Vertex colours for a reconstructed mesh, from the concept image and the multiview views.
 
-Camera convention (the concept camera's frame, the one `colour_vertices` takes positions in):
-+X is the concept image's right, +Y up, +Z towards the concept camera. The concept image is
-an orthographic view along -Z. A "views" camera (assetcore/multiview.py) at azimuth a and
-elevation e sits in direction (sin a cos e, sin e, cos a cos e) from the subject: azimuth 0
-is the concept camera, and it increases towards +X, the subject's left in a front view. It
-looks at the subject's centre with the views' field of view, from the distance at which the
-subject's bounding sphere fills it.
+Positions are in the concept camera's frame (assetcore/geometry/camera.py: +X the concept image's
+right, +Y up, +Z towards the concept camera). A perspective "views" camera looks at the subject's
+centre with the views' field of view, from the distance at which the subject's bounding sphere
+fills it.
 
 The images' framing is not known exactly (TripoSR recentres its input, Zero123++ frames its
 own views), so each image is fitted to the mesh: the projected vertices' bounding box is
@@ -27,6 +24,7 @@ import numpy.typing as npt
 from scipy import ndimage
 
 from assetcore.geometry import meshops
+from assetcore.geometry.camera import Camera
 from assetcore.multiview import Multiview
 from services.image3d.concept import ConceptImage
 
@@ -37,37 +35,6 @@ CORE_ALPHA = 0.95
 CORE_EROSION_PX = 2  # anti-aliased rim pixels are not a colour source
 DEPTH_TOLERANCE_CELLS = 2.0  # a vertex this many depth-map cells behind the nearest one is hidden
 MIN_DEPTH_CELLS = 16
-
-
-@dataclass(frozen=True)
-class Camera:
-    """A view direction (unit vector from the subject to the camera) and its projection."""
-
-    direction: FloatArray
-    fov_deg: float | None  # None: orthographic
-
-    @classmethod
-    def orbit(cls, azimuth_deg: float, elevation_deg: float, fov_deg: float | None) -> Camera:
-        a, e = np.radians(azimuth_deg), np.radians(elevation_deg)
-        direction = np.array([np.sin(a) * np.cos(e), np.sin(e), np.cos(a) * np.cos(e)])
-        return cls(direction, fov_deg)
-
-    def image_plane(self, positions: FloatArray) -> tuple[FloatArray, FloatArray, FloatArray]:
-        """(right, up, depth towards the camera) of each position; right/up are unscaled."""
-        up_world = np.array([0.0, 1.0, 0.0])
-        right = np.cross(up_world, self.direction)
-        if np.linalg.norm(right) < 1e-9:  # straight above or below: keep +X as the image's right
-            right = np.array([1.0, 0.0, 0.0])
-        right /= np.linalg.norm(right)
-        up = np.cross(self.direction, right)
-        centre = (positions.min(axis=0) + positions.max(axis=0)) / 2.0
-        relative = positions - centre
-        x, y, depth = relative @ right, relative @ up, relative @ self.direction
-        if self.fov_deg is None:
-            return x, y, depth
-        radius = max(float(np.linalg.norm(relative, axis=1).max()), 1e-12)
-        distance = radius / np.sin(np.radians(self.fov_deg) / 2.0)
-        return x / (distance - depth), y / (distance - depth), depth
 
 
 @dataclass(frozen=True)

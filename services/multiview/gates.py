@@ -31,9 +31,13 @@ def check_views(output: StepOutput, request: StepRequest) -> None:
         raise StepError(ErrorCode.INTERNAL, "multiview: " + "; ".join(problems))
 
 
-def _camera_problems(fov_deg: float, cameras: list[tuple[float, float]]) -> list[str]:
+def _camera_problems(fov_deg: float | None, cameras: list[tuple[float, float]]) -> list[str]:
+    """The multiview step's views are a model's perspective orbit (the orthographic layout is the
+    procedural tti's)."""
     problems: list[str] = []
-    if not 0.0 < fov_deg < 180.0:
+    if fov_deg is None:
+        problems.append("the views are orthographic; a multiview model draws perspective views")
+    elif not 0.0 < fov_deg < 180.0:
         problems.append(f"field of view {fov_deg:g} is not within (0, 180) degrees")
     azimuths = [a for a, _ in cameras]
     if len(set(azimuths)) != len(azimuths) or not all(0.0 <= a < 360.0 for a in azimuths):
