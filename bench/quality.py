@@ -6,7 +6,9 @@ it wrote are measured by bench/quality_metrics/ (the package beside this script;
 each metric's definition). Prints one JSON object and writes it to --out.
 
 Usage: python bench/quality.py [--prompts "a grey wolf" --prompts ...] [--out quality.json]
-       [--workdir DIR] [--backend STEP=BACKEND ...]
+       [--workdir DIR] [--backend STEP=BACKEND ...] [--renders DIR]
+
+With --renders, each asset's turnaround sheet (bench/render_views.py) is written there too.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench.quality_metrics.asset import measure_asset  # noqa: E402
+from bench.render_views import turnaround  # noqa: E402
 
 PROMPTS = (
     "a knight in red armor with a round shield",
@@ -61,7 +64,7 @@ def asset_glbs(files: Path) -> list[Path]:
     return glbs
 
 
-def run_prompt(prompt: str, out: Path, backends: list[str]) -> dict[str, Any]:
+def run_prompt(prompt: str, out: Path, backends: list[str], renders: Path | None) -> dict[str, Any]:
     run = generate(prompt, out, backends)
     entry: dict[str, Any] = {
         "prompt": prompt,
@@ -79,6 +82,11 @@ def run_prompt(prompt: str, out: Path, backends: list[str]) -> dict[str, Any]:
     started = time.monotonic()
     entry |= measure_asset(glbs)
     entry["measure_s"] = time.monotonic() - started
+    if renders is not None:
+        renders.mkdir(parents=True, exist_ok=True)
+        sheet = renders / f"{glbs[0].stem}_turnaround.png"
+        turnaround(glbs[0].read_bytes()).convert("RGB").save(sheet, optimize=True)
+        entry["turnaround"] = str(sheet)
     return entry
 
 
@@ -88,11 +96,15 @@ def main() -> None:
     parser.add_argument("--out", type=Path, help="write the JSON here too")
     parser.add_argument("--workdir", type=Path, help="keep the generated files here [a temporary folder]")
     parser.add_argument("--backend", action="append", default=[], help="STEP=BACKEND passed to generate")
+    parser.add_argument("--renders", type=Path, help="write each asset's turnaround sheet (PNG) here")
     args = parser.parse_args()
     prompts = args.prompts or list(PROMPTS)
     with tempfile.TemporaryDirectory(prefix="quality-") as scratch:
         workdir = args.workdir or Path(scratch)
-        assets = [run_prompt(prompt, workdir / f"asset{i}", args.backend) for i, prompt in enumerate(prompts)]
+        assets = [
+            run_prompt(prompt, workdir / f"asset{i}", args.backend, args.renders)
+            for i, prompt in enumerate(prompts)
+        ]
     result = {
         "date": date.today().isoformat(),
         "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",

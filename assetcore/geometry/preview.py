@@ -1,6 +1,6 @@
 """Small PNG previews: a software z-buffer render of a mesh, and image thumbnails.
 
-The mesh is seen orthographically from the front-right and a little above (a 3/4 view),
+The mesh is seen orthographically, by default from the front-right and a little above (a 3/4 view),
 shaded with Lambert + ambient light, coloured from its texture (sampled per pixel at the
 interpolated UV), its vertex colours, or a neutral clay. Rendering happens at twice the
 size and is box-filtered down, which anti-aliases the edges. Background: transparent.
@@ -31,14 +31,17 @@ OUTLINE_COLOR = (40, 30, 20, 255)
 MAX_CANDIDATES = 4_000_000  # pixel tests per rasterization batch (bounds memory)
 
 
-def render_mesh_preview(mesh: Mesh, size: int = 256) -> bytes:
-    """A shaded 3/4-view PNG of the mesh, size x size RGBA."""
-    return _encode_png(_render(mesh, size, skeleton=None))
+def render_mesh_preview(
+    mesh: Mesh, size: int = 256, *, yaw_deg: float = YAW_DEGREES, pitch_deg: float = PITCH_DEGREES
+) -> bytes:
+    """A shaded PNG of the mesh, size x size RGBA: the 3/4 view unless `yaw_deg` (from the front,
+    +Z, towards +X; 180 is the back) and `pitch_deg` (above the subject) say otherwise."""
+    return _encode_png(_render(mesh, size, skeleton=None, view=(yaw_deg, pitch_deg)))
 
 
 def render_model_preview(model: Model, size: int = 256) -> bytes:
     """Like render_mesh_preview, with the skeleton (if any) drawn as bones over the mesh."""
-    return _encode_png(_render(model.mesh, size, skeleton=model.skeleton))
+    return _encode_png(_render(model.mesh, size, skeleton=model.skeleton, view=(YAW_DEGREES, PITCH_DEGREES)))
 
 
 def render_image_preview(png: bytes, size: int = 256) -> bytes:
@@ -67,8 +70,8 @@ class _Camera:
     size: int
 
     @classmethod
-    def framing(cls, points: np.ndarray[Any, Any], size: int) -> _Camera:
-        yaw, pitch = np.radians(YAW_DEGREES), np.radians(PITCH_DEGREES)
+    def framing(cls, points: np.ndarray[Any, Any], size: int, view: tuple[float, float]) -> _Camera:
+        yaw, pitch = np.radians(view[0]), np.radians(view[1])
         toward = np.array([np.sin(yaw) * np.cos(pitch), np.sin(pitch), np.cos(yaw) * np.cos(pitch)])
         right = np.cross((0.0, 1.0, 0.0), toward)
         right /= np.linalg.norm(right)
@@ -97,12 +100,12 @@ class _Fragments:
     barycentric: np.ndarray[Any, Any]
 
 
-def _render(mesh: Mesh, size: int, skeleton: Skeleton | None) -> Image.Image:
+def _render(mesh: Mesh, size: int, skeleton: Skeleton | None, view: tuple[float, float]) -> Image.Image:
     _check_size(size)
     full = size * SUPERSAMPLE
     points = np.asarray(mesh.positions, np.float64)
     framed = points if skeleton is None else np.concatenate([points, skeleton.heads, skeleton.tails])
-    camera = _Camera.framing(framed[np.isfinite(framed).all(axis=1)], full)
+    camera = _Camera.framing(framed[np.isfinite(framed).all(axis=1)], full, view)
     rgba = np.zeros((full * full, 4), np.uint8)
     if mesh.face_count:
         fragments = _rasterize(camera, points, np.asarray(mesh.faces, np.int64))

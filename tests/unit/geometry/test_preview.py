@@ -89,3 +89,19 @@ def test_image_preview_refuses_non_images() -> None:
     with pytest.raises(StepError) as caught:
         render_image_preview(b"definitely not a png")
     assert caught.value.code == ErrorCode.INVALID_IMAGE
+
+
+@pytest.mark.parametrize(("yaw", "seen"), [(0.0, 0), (180.0, 2)])
+def test_the_view_turns_with_yaw(yaw: float, seen: int) -> None:
+    """Front (+Z) faces red and back (-Z) faces blue: each view shows its own side."""
+    mesh = box_mesh(segments=1)
+    colours = np.full((mesh.vertex_count, 4), 1.0, np.float32)
+    colours[:, :3] = 0.0
+    colours[:, 1] = 1.0  # sides green
+    normals = np.asarray(mesh.normals)
+    colours[normals[:, 2] > 0.9] = (1.0, 0.0, 0.0, 1.0)
+    colours[normals[:, 2] < -0.9] = (0.0, 0.0, 1.0, 1.0)
+    mesh.colors = colours
+    opaque = _pixels(render_mesh_preview(mesh, 64, yaw_deg=yaw, pitch_deg=0.0))
+    channels = opaque[opaque[..., 3] == 255][:, :3].astype(int)
+    assert (channels.argmax(axis=1) == seen).mean() > 0.9
