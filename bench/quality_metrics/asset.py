@@ -33,12 +33,9 @@ def measure_asset(glbs: list[Path]) -> dict[str, Any]:
     if mesh.uvs is not None:
         result["uv_coverage"] = uv_coverage(mesh.uvs, mesh.faces)
         result["uv_islands"] = uv_islands(mesh.positions, mesh.uvs, mesh.faces)
-    view = back_front(mesh)
-    result["back_front"] = {
-        "difference": view.difference,
-        "correlation": view.correlation,
-        "pixels": view.pixels,
-    }
+    for key, axis in (("back_front", 2), ("left_right", 0)):
+        view = back_front(mesh, depth_axis=axis)
+        result[key] = {"difference": view.difference, "correlation": view.correlation, "pixels": view.pixels}
     return result | _rig_metrics(model)
 
 

@@ -1,9 +1,10 @@
 """Back versus front: is the base colour seen from behind its own, or the front printed through?
 
-Surface samples are splatted orthographically along z (the subject faces +z): per pixel the
-front-most sample is what the front view shows and the back-most what the back view shows, in
-the same world (x, y) frame. A back that mirrors the front has the same colour at the same
-(x, y): difference ~0 and correlation ~1.
+Surface samples are splatted orthographically along a depth axis (z: the subject faces +z; x for
+the left and right sides, which is how a subject drawn from the side would print through): per
+pixel the nearest sample is what one view shows and the farthest what the opposite view shows,
+in the same world frame. A back that mirrors the front has the same colour at the same place:
+difference ~0 and correlation ~1.
 """
 
 from __future__ import annotations
@@ -30,14 +31,18 @@ class BackFront:
     pixels: int
 
 
-def back_front(mesh: Mesh, resolution: int = RESOLUTION, samples: int = SAMPLES, seed: int = 0) -> BackFront:
-    """Compare the base colour of the front-most and back-most surface at each (x, y)."""
+def back_front(
+    mesh: Mesh, resolution: int = RESOLUTION, samples: int = SAMPLES, seed: int = 0, depth_axis: int = 2
+) -> BackFront:
+    """Compare the base colour of the nearest and farthest surface along `depth_axis` (2: front
+    and back, 0: right and left) at each point of the plane of the other two axes."""
     points, colours = _coloured_samples(mesh, samples, seed)
-    low, high = points[:, :2].min(axis=0), points[:, :2].max(axis=0)
+    plane = points[:, [axis for axis in range(3) if axis != depth_axis]]
+    low, high = plane.min(axis=0), plane.max(axis=0)
     size = max(float((high - low).max()), 1e-9) / resolution
-    cells = np.minimum(((points[:, :2] - low) / size).astype(np.int64), resolution - 1)
+    cells = np.minimum(((plane - low) / size).astype(np.int64), resolution - 1)
     pixel = cells[:, 1] * resolution + cells[:, 0]
-    order = np.lexsort((points[:, 2], pixel))
+    order = np.lexsort((points[:, depth_axis], pixel))
     pixel = pixel[order]
     first = np.flatnonzero(np.r_[True, pixel[1:] != pixel[:-1]])
     last = np.r_[first[1:], len(pixel)] - 1

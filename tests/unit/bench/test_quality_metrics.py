@@ -163,6 +163,15 @@ def test_own_back_differs_from_the_front() -> None:
     assert view.correlation < 0.5
 
 
+@pytest.mark.parametrize(("shift", "printed_through"), [(0.0, True), (0.5, False)])
+def test_sides_compare_along_x(shift: float, printed_through: bool) -> None:
+    """The slab turned a quarter about y: its faces now look along +-x."""
+    mesh = slab(back_uv_shift=shift)
+    mesh.positions = mesh.positions[:, [2, 1, 0]].copy()
+    view = back_front(mesh, resolution=32, samples=40_000, depth_axis=0)
+    assert (view.difference < 0.01) == printed_through
+
+
 HEADS: dict[str, tuple[float, float, float]] = {
     "Hips": (0, 1.0, 0), "Spine": (0, 1.1, 0), "Spine1": (0, 1.2, 0), "Spine2": (0, 1.3, 0),
     "Neck": (0, 1.5, 0), "Head": (0, 1.6, 0), "HeadTop_End": (0, 1.8, 0),
