@@ -82,6 +82,19 @@ class MlSettings(BaseModel):
     attention: Literal["sdpa", "eager"] = "sdpa"  # scaled-dot-product attention kernels
 
 
+class GatewayLimits(BaseModel):
+    """What one GraphQL request may ask of the gateway (gateway/limits.py); each refusal is a typed error."""
+
+    max_body_bytes: int = Field(1_048_576, ge=1024)  # JSON request bodies; larger ones get HTTP 413
+    max_depth: int = Field(12, ge=1)  # nesting of selections (introspection fields not counted)
+    max_tokens: int = Field(2000, ge=10)  # lexical tokens of the document; parsing stops past it
+    max_aliases: int = Field(20, ge=0)  # aliased fields in the document
+    # Σ over paginated fields of the product of `first` along their path: 10 jobs(first: 100) fit
+    max_list_cost: int = Field(1000, ge=1)
+    introspection: bool = True  # __schema / __type queries (GraphiQL needs them)
+    max_subscriptions_per_key: int = Field(10, ge=1)  # open jobEvents streams per API key, per gateway
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="ASSETCORE_", env_nested_delimiter="__", extra="ignore")
 
@@ -121,6 +134,7 @@ class Settings(BaseSettings):
     max_jobs_per_tenant_per_day: int = Field(5000, ge=1)
     blocked_terms: list[str] = Field(default_factory=list)  # safety policy: prompts naming these are refused
     url_ttl_s: int = Field(3600, ge=1)
+    gateway_limits: GatewayLimits = GatewayLimits()
 
     def resolved_database_url(self) -> str:
         return self.database_url or f"sqlite:///{self.data_dir.resolve() / 'assetcore.db'}"

@@ -7,7 +7,23 @@ ErrorInfo (the code) and BadRequest (the field) details.
 
 from __future__ import annotations
 
+import re
+
 import grpc
+
+ECHO_CHARS = 64  # how much of a caller's value an error message may quote
+_LONG_QUOTE = re.compile(rf"(['\"])([^'\"\n]{{{ECHO_CHARS}}})[^'\"\n]+\1")
+
+
+def excerpt(value: str) -> str:
+    """A caller's value as an error message may quote it: its first ECHO_CHARS characters, then "…"."""
+    return value if len(value) <= ECHO_CHARS else value[:ECHO_CHARS] + "\u2026"
+
+
+def shorten_quotes(message: str) -> str:
+    """The message with every quoted run longer than ECHO_CHARS cut like `excerpt` (for messages
+    built by code that quotes input whole, such as graphql-core's)."""
+    return _LONG_QUOTE.sub(lambda m: f"{m.group(1)}{m.group(2)}\u2026{m.group(1)}", message)
 
 
 class ApiError(Exception):

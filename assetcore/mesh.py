@@ -1,8 +1,9 @@
 """`assetcore up`: every deployable as its own local process, supervised.
 
-Like the production scheduler, the supervisor restarts a process that dies (with backoff),
-and on Ctrl-C or SIGTERM stops the mesh in order: gateway and steps drain first, then the
-orchestrator. `<data dir>/mesh.json` lists the processes, their pids and addresses.
+Like the production scheduler, the supervisor restarts a process that dies (with backoff, each
+process on its own: one crash-looping child never delays another's restart), and on Ctrl-C or
+SIGTERM stops the mesh in order: gateway and steps drain first, then the orchestrator.
+`<data dir>/mesh.json` lists the processes, their pids and addresses (steps' metrics too).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import signal
 import socket
 import sys
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import grpc
@@ -43,6 +45,7 @@ class Child:
     name: str
     env: dict[str, str]
     address: str  # gRPC or HTTP address it serves
+    metrics_address: str | None = None  # its Prometheus endpoint (steps)
     process: asyncio.subprocess.Process | None = None
     restarts: int = 0
     started_at: float = 0.0
@@ -83,7 +86,9 @@ class Mesh:
         for name in catalog_for(settings).step_names:
             port, metrics = free_port(), free_port()
             env = {**base, "ASSETCORE_STEP_PORT": str(port), "ASSETCORE_METRICS_PORT": str(metrics)}
-            self.steps.append(Child(name, env, f"127.0.0.1:{port}"))
+            self.steps.append(
+                Child(name, env, f"127.0.0.1:{port}", metrics_address=f"http://127.0.0.1:{metrics}/metrics")
+            )
 
     @property
     def children(self) -> list[Child]:
@@ -94,6 +99,7 @@ class Mesh:
             c.name: {
                 "pid": c.process.pid if c.process else None,
                 "address": c.address,
+                **({"metrics": c.metrics_address} if c.metrics_address else {}),
                 "restarts": c.restarts,
             }
             for c in self.children
@@ -113,37 +119,46 @@ class Mesh:
 
     async def supervise(self, stop: asyncio.Event) -> None:
         """Restart children that exit on their own, until `stop` is set."""
-        while not stop.is_set():
-            waits = {asyncio.create_task(c.process.wait()): c for c in self.children if c.process is not None}
-            stopper = asyncio.create_task(stop.wait())
-            done, _ = await asyncio.wait({*waits, stopper}, return_when=asyncio.FIRST_COMPLETED)
-            for task in [*waits, stopper]:
-                if task not in done:
-                    task.cancel()
-            for task in done:
-                child = waits.get(task)
-                if child is None or stop.is_set():
-                    continue
-                ran_s = time.monotonic() - child.started_at
-                child.backoff_s = 1.0 if ran_s > 60 else min(child.backoff_s * 2, MAX_BACKOFF_S)
-                log.warning(
-                    "%s exited (%s) after %.1fs; restarting in %.0fs",
-                    child.name,
-                    task.result(),
-                    ran_s,
-                    child.backoff_s,
-                )
-                await asyncio.sleep(child.backoff_s)
-                if stop.is_set():
-                    continue
-                child.restarts += 1
-                await child.start()
-                self.write_state()
+        await supervise(self.children, stop, self.write_state)
 
     async def stop(self) -> None:
         grace = self.settings.worker.drain_grace_s + 10
         await asyncio.gather(*(c.stop(grace) for c in [self.gateway, *self.steps]))
         await self.orchestrator.stop(15)
+
+
+async def supervise(children: Sequence[Child], stop: asyncio.Event, on_restart: Callable[[], None]) -> None:
+    """Keep each child running until `stop` is set, each in its own task: one child's backoff
+    never delays another's restart."""
+    await asyncio.gather(*(_keep_running(child, stop, on_restart) for child in children))
+
+
+async def _keep_running(child: Child, stop: asyncio.Event, on_restart: Callable[[], None]) -> None:
+    stopping = asyncio.create_task(stop.wait())
+    try:
+        while child.process is not None:
+            exited = asyncio.create_task(child.process.wait())
+            await asyncio.wait({exited, stopping}, return_when=asyncio.FIRST_COMPLETED)
+            if stop.is_set():
+                exited.cancel()
+                return
+            ran_s = time.monotonic() - child.started_at
+            child.backoff_s = 1.0 if ran_s > 60 else min(child.backoff_s * 2, MAX_BACKOFF_S)
+            log.warning(
+                "%s exited (%s) after %.1fs; restarting in %.0fs",
+                child.name,
+                exited.result(),
+                ran_s,
+                child.backoff_s,
+            )
+            await asyncio.wait({stopping}, timeout=child.backoff_s)  # the backoff, cut short by stop
+            if stop.is_set():
+                return
+            child.restarts += 1
+            await child.start()
+            on_restart()
+    finally:
+        stopping.cancel()
 
 
 async def wait_grpc_serving(address: str, service: str, timeout_s: float = READY_TIMEOUT_S) -> None:

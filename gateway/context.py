@@ -10,6 +10,7 @@ from strawberry.types import Info
 from assetcore.adapters import Signer
 from assetcore.errors import Unauthenticated
 from assetcore.rpc.client import OrchestratorApi
+from gateway.subscriptions import SubscriptionSlots
 
 
 @dataclass
@@ -19,6 +20,7 @@ class Gateway:
     api: OrchestratorApi
     signer: Signer
     url_ttl_s: int
+    subscriptions: SubscriptionSlots
 
 
 @dataclass

@@ -11,7 +11,11 @@ client's ApiError through) and the extension maps it.
 - GraphQL's own input errors (a bad enum value, an Int out of 32-bit range, a missing
   required field) get BAD_USER_INPUT and the field they concern: from the message for
   variables, from the document for inline literals.
+- Limit errors raised without a code (the parser's token limit) get theirs (gateway/limits.py).
 - Anything else is INTERNAL (and logged by the schema's process_errors).
+
+Every message is bounded, and a quoted value in it keeps only its first characters: graphql-core
+quotes what a client sent (a field name, a variable's value) whole.
 """
 
 from __future__ import annotations
@@ -25,7 +29,9 @@ from graphql.language import ArgumentNode, FieldNode, InlineFragmentNode, ListVa
 from strawberry.extensions import SchemaExtension
 from strawberry.types import ExecutionResult as StrawberryExecutionResult
 
-from assetcore.errors import ApiError
+from assetcore.errors import ApiError, shorten_quotes
+from assetcore.rpc.status import MAX_MESSAGE_BYTES, bounded
+from gateway.limits import limit_code
 
 _CAMEL = re.compile(r"_([a-z0-9])")
 _VARIABLE_AT = re.compile(r"Variable '\$([A-Za-z0-9_]+)' (?:has|got) invalid value(?: at ([.\w\[\]]+))?")
@@ -54,12 +60,16 @@ def api_field(field: str, renames: Mapping[str, str] | None = None) -> str:
     return camel_path(field)
 
 
+def short_message(message: str) -> str:
+    return bounded(shorten_quotes(message), MAX_MESSAGE_BYTES)
+
+
 def to_graphql(error: ApiError, renames: Mapping[str, str] | None = None) -> GraphQLError:
     """A standalone GraphQL error for an ApiError (code, and the field in this API's names)."""
     extensions: dict[str, object] = {"code": error.code}
     if error.field:
         extensions["field"] = api_field(error.field, renames)
-    return GraphQLError(error.message, extensions=extensions)
+    return GraphQLError(short_message(error.message), extensions=extensions)
 
 
 class _PathFinder(Visitor):
@@ -107,7 +117,9 @@ def classify(error: GraphQLError, document: DocumentNode | None = None) -> None:
     if "code" in extensions:
         return
     match = _VARIABLE_AT.search(error.message)
-    if match is not None:
+    if (code := limit_code(error)) is not None:
+        extensions["code"] = code
+    elif match is not None:
         extensions["code"] = "BAD_USER_INPUT"
         extensions["field"] = match.group(1) + (match.group(2) or "")
     elif error.original_error is None or isinstance(error.original_error, GraphQLError):
@@ -159,13 +171,14 @@ def map_error(error: GraphQLError, document: DocumentNode | None, renames: Renam
     original = error.original_error
     if not isinstance(original, ApiError) or "code" in (error.extensions or {}):
         classify(error, document)
+        error.message = short_message(error.message)
         return error
     extensions: dict[str, Any] = {**(error.extensions or {}), "code": original.code}
     if original.field:
         root = _root_field(error, document)
         extensions["field"] = api_field(original.field, renames.get(root or ""))
     return GraphQLError(
-        original.message,
+        short_message(original.message),
         nodes=error.nodes,
         source=error.source,
         positions=error.positions,

@@ -1,7 +1,9 @@
 """The GraphQL schema: queries, mutations and the jobEvents subscription.
 
 Resolvers only translate: every rule (auth, tenancy, validation) is the orchestrator's, so
-the gateway forwards the caller's key with each gRPC call. Errors are not wrapped here:
+the gateway forwards the caller's key with each gRPC call. Two checks happen here too, so that
+oversized input never reaches gRPC: ids must have their format (`require_id`), and the
+request limits of gateway/limits.py apply to every operation. Errors are not wrapped here:
 resolvers raise ApiError (or let the client's through) and the schema's ErrorMapping
 extension (gateway/errors.py) gives them their code and field, renamed by ARGUMENTS.
 """
@@ -17,11 +19,14 @@ import strawberry
 from graphql import GraphQLError
 from strawberry.types import ExecutionContext, Info
 
-from assetcore.errors import InvalidArgument
+from assetcore.config import GatewayLimits
+from assetcore.errors import InvalidArgument, excerpt
+from assetcore.ids import is_valid_id
 from assetcore.proto.v1 import orchestrator_pb2
 from gateway.context import context_of
 from gateway.errors import ErrorMapping, is_unexpected
 from gateway.inputs import CreateAssetJobInput, JobFilter, ReviewDecision, to_job_input
+from gateway.limits import request_limits
 from gateway.types import (
     EVENT_TYPES,
     Asset,
@@ -53,6 +58,12 @@ ARGUMENTS: dict[str, dict[str, str]] = {
 }
 
 
+def require_id(prefix: str, value: str, field: str) -> str:
+    if not is_valid_id(prefix, value):
+        raise InvalidArgument(f"malformed id {excerpt(value)!r}", field=field)
+    return value
+
+
 def _timestamp(value: str | None, field: str) -> Any:
     if value is None:
         return None
@@ -72,7 +83,7 @@ class Query:
     @strawberry.field
     async def job(self, info: Info, id: strawberry.ID) -> Job:
         ctx = context_of(info)
-        return Job.from_proto(await ctx.api.get_job(ctx.api_key(), id))
+        return Job.from_proto(await ctx.api.get_job(ctx.api_key(), require_id("job", id, "id")))
 
     @documented(strawberry.field, "Newest first; `after` is a previous page's endCursor.")
     async def jobs(
@@ -106,7 +117,7 @@ class Query:
     @strawberry.field
     async def asset(self, info: Info, id: strawberry.ID) -> Asset:
         ctx = context_of(info)
-        return Asset.from_proto(await ctx.api.get_asset(ctx.api_key(), id))
+        return Asset.from_proto(await ctx.api.get_asset(ctx.api_key(), require_id("ast", id, "id")))
 
     @documented(strawberry.field, "Library search: words match name, prompt and tags; all tags must match.")
     async def assets(
@@ -164,12 +175,12 @@ class Mutation:
     @strawberry.mutation
     async def cancel_job(self, info: Info, id: strawberry.ID) -> Job:
         ctx = context_of(info)
-        return Job.from_proto(await ctx.api.cancel_job(ctx.api_key(), id))
+        return Job.from_proto(await ctx.api.cancel_job(ctx.api_key(), require_id("job", id, "id")))
 
     @strawberry.mutation
     async def retry_job(self, info: Info, id: strawberry.ID) -> Job:
         ctx = context_of(info)
-        return Job.from_proto(await ctx.api.retry_job(ctx.api_key(), id))
+        return Job.from_proto(await ctx.api.retry_job(ctx.api_key(), require_id("job", id, "id")))
 
     @documented(
         strawberry.mutation,
@@ -187,7 +198,7 @@ class Mutation:
     ) -> Job:
         ctx = context_of(info)
         request = orchestrator_pb2.ReviewStepRequest(
-            job_id=job_id,
+            job_id=require_id("job", job_id, "jobId"),
             step=step,
             decision=orchestrator_pb2.REVIEW_DECISION_APPROVE
             if decision is ReviewDecision.APPROVE
@@ -209,12 +220,15 @@ class Subscription:
         ctx = context_of(info)
         if after_sequence < 0:
             raise InvalidArgument("must not be negative", field="after_sequence")
-        stream = ctx.api.watch_job(ctx.api_key(), job_id, after_sequence)
-        try:
-            async for event in stream:
-                yield event_from_proto(event)
-        finally:
-            await stream.aclose()
+        require_id("job", job_id, "jobId")
+        key = ctx.api_key()
+        with ctx.gateway.subscriptions.hold(key):
+            stream = ctx.api.watch_job(key, job_id, after_sequence)
+            try:
+                async for event in stream:
+                    yield event_from_proto(event)
+            finally:
+                await stream.aclose()
 
 
 class GatewaySchema(strawberry.Schema):
@@ -227,13 +241,17 @@ class GatewaySchema(strawberry.Schema):
             super().process_errors(unexpected, execution_context)
 
 
-schema = GatewaySchema(
-    query=Query,
-    mutation=Mutation,
-    subscription=Subscription,
-    types=list(EVENT_TYPES),
-    extensions=[lambda: ErrorMapping(ARGUMENTS)],
-)
+def build_schema(limits: GatewayLimits) -> GatewaySchema:
+    return GatewaySchema(
+        query=Query,
+        mutation=Mutation,
+        subscription=Subscription,
+        types=list(EVENT_TYPES),
+        extensions=[request_limits(limits), lambda: ErrorMapping(ARGUMENTS)],
+    )
+
+
+schema = build_schema(GatewayLimits())  # the default limits; apps build theirs from settings
 
 
 def export_sdl() -> str:

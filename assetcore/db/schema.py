@@ -84,7 +84,7 @@ jobs = Table(
     Column("asset_version", Integer),
     Column("attachments", Text),  # JSON: files given with the input (a BVH), as artifacts
     Column("trace_parent", String(60)),  # W3C traceparent of the request that created the job
-    UniqueConstraint("tenant_id", "idempotency_key"),
+    UniqueConstraint("tenant_id", "project_id", "idempotency_key"),  # a key is the project's own
     Index(None, "tenant_id", "project_id", "id"),
     Index(None, "tenant_id", "state"),
     Index(None, "tenant_id", "created_at"),
@@ -121,6 +121,8 @@ steps = Table(
     Column("cache_hit", Boolean, nullable=False, default=False),
     Column("notes", Text),  # JSON list
     Column("preview_key", String(300)),
+    Column("preview_sha256", String(64)),  # of the preview_key blob, as the worker stored it
+    Column("preview_size_bytes", Integer),
     Column("error_code", String(60)),
     Column("error_message", Text),
     UniqueConstraint("job_id", "name"),

@@ -3,7 +3,8 @@
 Everything a status carries travels in response trailers (grpc-message, grpc-status-details-bin),
 and gRPC limits the size of metadata (8 KiB by default): an error that echoed a huge request
 value would overflow it and reach the client as a broken stream instead of the error. So the
-message and the field are bounded here, in the one place every server error passes through.
+message and the field are bounded here, in the one place every server error passes through,
+and a quoted value in the message keeps only its first characters (assetcore.errors.shorten_quotes).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from grpc_status import rpc_status
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
-from assetcore.errors import BY_GRPC_CODE, ApiError, Unavailable
+from assetcore.errors import BY_GRPC_CODE, ApiError, Unavailable, shorten_quotes
 
 log = logging.getLogger(__name__)
 DOMAIN = "assetcore.dev"
@@ -50,7 +51,7 @@ def to_api_error(exc: BaseException) -> ApiError:
 
 
 def to_status(error: ApiError) -> grpc.Status:
-    message = bounded(error.message, MAX_MESSAGE_BYTES)
+    message = bounded(shorten_quotes(error.message), MAX_MESSAGE_BYTES)
     details = []
     info = any_pb2.Any()
     info.Pack(error_details_pb2.ErrorInfo(reason=bounded(error.code, MAX_FIELD_BYTES), domain=DOMAIN))

@@ -19,7 +19,7 @@ from assetcore.blobs.base import BlobStore, put_content
 from assetcore.config import Settings
 from assetcore.db.database import Database
 from assetcore.db.schema import jobs
-from assetcore.errors import FailedPrecondition, InvalidArgument, NotFound, ResourceExhausted
+from assetcore.errors import FailedPrecondition, InvalidArgument, NotFound, ResourceExhausted, excerpt
 from assetcore.events.notifier import JobNotifier, wait_for_event
 from assetcore.ids import is_valid_id, new_id
 from assetcore.proto.v1 import events_pb2, job_pb2, orchestrator_pb2
@@ -53,7 +53,7 @@ REVIEW_DECISIONS = (orchestrator_pb2.REVIEW_DECISION_APPROVE, orchestrator_pb2.R
 
 def require_id(prefix: str, value: str, field_name: str) -> None:
     if not is_valid_id(prefix, value):
-        raise InvalidArgument(f"malformed id {value!r}", field=field_name)
+        raise InvalidArgument(f"malformed id {excerpt(value)!r}", field=field_name)
 
 
 class ClientApi:
@@ -125,7 +125,9 @@ class ClientApi:
         return [Attachment("bvh", blob.media_type, blob.sha256, blob.size_bytes, blob.key, "")]
 
     async def _job_by_idempotency_key(self, principal: Principal, key: str) -> str | None:
-        return await self.db.read(lambda conn: store.job_by_idempotency_key(conn, principal.tenant_id, key))
+        return await self.db.read(
+            lambda conn: store.job_by_idempotency_key(conn, principal.tenant_id, principal.project_id, key)
+        )
 
     def _check_quota(self, conn: Connection, principal: Principal) -> None:
         """In the creating transaction, so concurrent creates cannot both slip under the limit."""
@@ -238,7 +240,7 @@ class ClientApi:
             query = query.where(jobs.c.state.in_(names))
         if request.pipeline:
             if request.pipeline not in self.catalog.pipelines:
-                raise InvalidArgument(f"unknown pipeline {request.pipeline!r}", field="pipeline")
+                raise InvalidArgument(f"unknown pipeline {excerpt(request.pipeline)!r}", field="pipeline")
             query = query.where(jobs.c.pipeline == request.pipeline)
         if request.HasField("created_after"):
             query = query.where(jobs.c.created_at >= request.created_after.ToNanoseconds() / 1e9)
@@ -355,7 +357,7 @@ class ClientApi:
             step_rows = store.steps_of(tx.conn, [request.job_id])
             step = next((s for s in step_rows if request.step in (s.name, s.id)), None)
             if step is None:
-                raise NotFound(f"no step {request.step!r} in job {request.job_id}", field="step")
+                raise NotFound(f"no step {excerpt(request.step)!r} in job {request.job_id}", field="step")
             if step.state != AWAITING_REVIEW:
                 raise FailedPrecondition(
                     f"step {step.name} is {step.state}, not awaiting review", field="step"
@@ -395,7 +397,8 @@ class ClientApi:
         candidates = sorted(n for n in outputs if n.startswith("candidate_"))
         if choice not in candidates:
             raise InvalidArgument(
-                f"no output {choice!r} (choose among: {', '.join(candidates) or 'none'})", field="choice"
+                f"no output {excerpt(choice)!r} (choose among: {', '.join(candidates) or 'none'})",
+                field="choice",
             )
         picked = outputs[choice]
         conn.execute(

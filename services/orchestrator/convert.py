@@ -87,14 +87,23 @@ def step(
     if row.finished_at is not None:
         msg.finished_at.CopyFrom(timestamp(row.finished_at))
     if row.preview_key:
-        msg.preview.CopyFrom(
-            job_pb2.Artifact(name="preview", media_type="image/png", blob_key=row.preview_key)
-        )
+        msg.preview.CopyFrom(preview(row))
     if row.error_code:
         msg.error.CopyFrom(job_pb2.Error(code=row.error_code, message=row.error_message or ""))
     if queue is not None:
         msg.queue.CopyFrom(queue)
     return msg
+
+
+def preview(row: StepRow) -> job_pb2.Artifact:
+    """The step's latest preview image (size and digest unknown, 0 and "", for rows older than them)."""
+    return job_pb2.Artifact(
+        name="preview",
+        media_type="image/png",
+        blob_key=row.preview_key or "",
+        sha256=row.preview_sha256 or "",
+        size_bytes=row.preview_size_bytes or 0,
+    )
 
 
 def job(

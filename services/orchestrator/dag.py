@@ -67,6 +67,8 @@ def new_step(
         cache_hit=False,
         notes=None,
         preview_key=None,
+        preview_sha256=None,
+        preview_size_bytes=None,
         error_code=None,
         error_message=None,
     )

@@ -36,7 +36,7 @@ from sqlalchemy.exc import IntegrityError
 from assetcore.blobs.base import BlobStore, extension_for, library_key
 from assetcore.db.database import Database
 from assetcore.db.schema import asset_version_claims, asset_versions, assets
-from assetcore.errors import InvalidArgument, NotFound
+from assetcore.errors import InvalidArgument, NotFound, excerpt
 from assetcore.ids import is_valid_id
 from assetcore.proto.v1 import job_pb2, library_pb2
 from assetcore.steps.pipeline import Pipeline
@@ -161,10 +161,9 @@ def plan_version(
         )
         for art in deliverables(step_rows, art_rows, pipeline)
     ]
-    final_preview = next((s.preview_key for s in reversed(step_rows) if s.preview_key), None)
-    if final_preview:
-        preview = job_pb2.Artifact(name="preview", media_type="image/png")
-        files.append(PlannedFile(final_preview, f"{base}_preview.png", preview))
+    final = next((s for s in reversed(step_rows) if s.preview_key), None)
+    if final is not None and final.preview_key:
+        files.append(PlannedFile(final.preview_key, f"{base}_preview.png", convert.preview(final)))
     digest = hashlib.sha256(job.id.encode())
     for file in files:
         digest.update(f"\n{file.source_key}\t{file.filename}".encode())
@@ -318,7 +317,7 @@ def _versions(conn: Connection, asset_ids: list[str]) -> list[AssetVersionRow]:
 
 async def get_asset(db: Database, principal: Principal, asset_id: str) -> library_pb2.Asset:
     if not is_valid_id("ast", asset_id):
-        raise InvalidArgument(f"malformed id {asset_id!r}", field="asset_id")
+        raise InvalidArgument(f"malformed id {excerpt(asset_id)!r}", field="asset_id")
 
     def load(conn: Connection) -> library_pb2.Asset:
         row = conn.execute(_owned(principal).where(assets.c.id == asset_id)).first()

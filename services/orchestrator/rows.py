@@ -92,6 +92,8 @@ class StepRow:
     cache_hit: bool
     notes: str | None  # JSON list
     preview_key: str | None
+    preview_sha256: str | None
+    preview_size_bytes: int | None
     error_code: str | None
     error_message: str | None
 

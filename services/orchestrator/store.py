@@ -106,7 +106,9 @@ TRANSITIONS_OF = (
     .order_by(job_transitions.c.id)
 )
 JOB_BY_IDEMPOTENCY_KEY = select(jobs.c.id).where(
-    jobs.c.tenant_id == bindparam("tenant_id"), jobs.c.idempotency_key == bindparam("key")
+    jobs.c.tenant_id == bindparam("tenant_id"),
+    jobs.c.project_id == bindparam("project_id"),
+    jobs.c.idempotency_key == bindparam("key"),
 )
 ACTIVE_JOBS = select(func.count()).where(
     jobs.c.tenant_id == bindparam("tenant_id"), jobs.c.state.in_(sorted(ACTIVE_JOB_STATES))
@@ -170,8 +172,10 @@ def transitions_of(conn: Connection, job_id: str) -> list[TransitionRow]:
     return [TransitionRow(*r) for r in conn.execute(TRANSITIONS_OF, {"job_id": job_id})]
 
 
-def job_by_idempotency_key(conn: Connection, tenant_id: str, key: str) -> str | None:
-    found = conn.execute(JOB_BY_IDEMPOTENCY_KEY, {"tenant_id": tenant_id, "key": key}).scalar()
+def job_by_idempotency_key(conn: Connection, tenant_id: str, project_id: str, key: str) -> str | None:
+    """The job a project created with this idempotency key (keys are scoped per tenant and project)."""
+    params = {"tenant_id": tenant_id, "project_id": project_id, "key": key}
+    found = conn.execute(JOB_BY_IDEMPOTENCY_KEY, params).scalar()
     return None if found is None else str(found)
 
 

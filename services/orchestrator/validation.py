@@ -15,7 +15,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from assetcore.errors import FailedPrecondition, InvalidArgument
+from assetcore.errors import FailedPrecondition, InvalidArgument, excerpt
 from assetcore.ids import is_valid_id
 from assetcore.prompting import analyse_prompt
 from assetcore.proto.v1 import job_pb2
@@ -144,7 +144,7 @@ def _check_library(job: job_pb2.JobInput) -> list[str]:
             )
         tags.append(normal)
     if job.asset_id and not is_valid_id("ast", job.asset_id):
-        raise InvalidArgument(f"malformed asset id {job.asset_id!r}", field="input.asset_id")
+        raise InvalidArgument(f"malformed asset id {excerpt(job.asset_id)!r}", field="input.asset_id")
     return list(dict.fromkeys(tags))
 
 
@@ -153,7 +153,7 @@ def _check_step_options(job: job_pb2.JobInput, pipeline: Pipeline) -> None:
         if step not in pipeline.step_names:
             steps = ", ".join(pipeline.step_names)
             raise InvalidArgument(
-                f"the {pipeline.name} pipeline has no step {step[:60]!r} (steps: {steps})",
+                f"the {pipeline.name} pipeline has no step {excerpt(step)!r} (steps: {steps})",
                 field=f"input.step_options.{step[:60]}",
             )
     size = sum(len(v.SerializeToString()) for v in job.step_options.values())
@@ -238,7 +238,8 @@ def resolve_input(
         step = catalog.resolve_gate(pipeline, gate)
         if step is None:
             raise InvalidArgument(
-                f"no step {gate!r} in the {pipeline.name} pipeline (steps: {', '.join(pipeline.step_names)})",
+                f"no step {excerpt(gate)!r} in the {pipeline.name} pipeline"
+                f" (steps: {', '.join(pipeline.step_names)})",
                 field=f"input.review_gates[{i}]",
             )
         gates.append(step)

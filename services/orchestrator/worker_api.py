@@ -8,9 +8,10 @@ job (writer.py), which locks the job row with the step and attempt in one statem
 from __future__ import annotations
 
 import json
+from typing import Any
 
 from assetcore.config import Settings
-from assetcore.errors import InvalidArgument, NotFound
+from assetcore.errors import InvalidArgument, NotFound, excerpt
 from assetcore.ids import is_valid_id, new_id
 from assetcore.proto.v1 import events_pb2, job_pb2, orchestrator_pb2
 from services.orchestrator import convert, dag, store
@@ -35,7 +36,7 @@ _SKIP = orchestrator_pb2.START_DIRECTIVE_SKIP
 
 def _check_attempt_id(attempt_id: str) -> None:
     if not is_valid_id("att", attempt_id):
-        raise InvalidArgument(f"malformed attempt id {attempt_id!r}", field="attempt_id")
+        raise InvalidArgument(f"malformed attempt id {excerpt(attempt_id)!r}", field="attempt_id")
 
 
 def _live(scope: Scope, attempt_id: str) -> tuple[JobTx, StepRow, AttemptRow] | None:
@@ -116,7 +117,7 @@ class WorkerApi:
             tx.set_step(step, progress=fraction, progress_message=message, progress_at=tx.now)
             tx.emit(step, progress=events_pb2.StepProgress(fraction=fraction, message=message))
             if request.HasField("preview"):
-                tx.set_step(step, preview_key=request.preview.blob_key)
+                tx.set_step(step, **_preview_fields(request.preview))
                 tx.emit(step, preview=events_pb2.StepPreview(preview=request.preview))
             return orchestrator_pb2.ReportProgressResponse(cancel_requested=False)
 
@@ -181,7 +182,7 @@ class WorkerApi:
             cache_hit=request.cache_hit,
             notes=json.dumps(list(request.notes)[:50]),
             progress=1.0,
-            preview_key=request.preview.blob_key or step.preview_key,
+            **(_preview_fields(request.preview) if request.preview.blob_key else {}),
         )
         tx.set_job(cost_usd=tx.job.cost_usd + cost)
         tx.emit(step, progress=events_pb2.StepProgress(fraction=1.0, message="done"))
@@ -252,3 +253,12 @@ class WorkerApi:
             tx.set_step(step, QUEUED, attempt=step.attempt - 1, queued_at=tx.now)
 
         await self.writer.write(abandon)
+
+
+def _preview_fields(preview: job_pb2.Artifact) -> dict[str, Any]:
+    """A step's latest preview, as its row records it (the asset's preview file is the last one)."""
+    return {
+        "preview_key": preview.blob_key,
+        "preview_sha256": preview.sha256[:64] or None,
+        "preview_size_bytes": preview.size_bytes or None,
+    }
