@@ -7,6 +7,9 @@ people write (synonyms, spelling variants) to one canonical name.
 Rules:
 - The subject is the first creature word (humanoid or quadruped); without one, the first
   prop word. Creatures win over the props they hold: "a knight with a round shield" is a knight.
+  A plain person word yields to a later specific humanoid: "a woman knight" is a knight.
+- Features are the other recognised words: worn and held items, build, parts, other creatures
+  ("an elf mage" is an elf with the wizard's garb) and "female" for any word that says so.
 - Colour and material words are adjectives of the next noun ("red armor" binds red to armor);
   those that reach a preposition, a comma or the end without a noun bind to the subject.
 - Without a subject word, an unknown word that reads like a person ("-smith", "-ist", ...)
@@ -185,11 +188,16 @@ MATERIALS = _expand(
 FEATURES = _expand(
     {
         "helmet": ("helm", "visor"),
-        "hat": ("cap", "hood", "hooded"),
+        "hat": ("cap",),
+        "hood": ("hooded", "cowl"),
         "crown": ("tiara", "diadem", "circlet"),
         "cape": ("cloak", "mantle"),
         "armor": ("armour", "armored", "armoured", "plate", "mail", "chainmail"),
-        "robe": ("robes", "gown", "dress", "tunic"),
+        "robe": ("robes", "gown", "dress"),
+        "tunic": ("tabard", "surcoat"),
+        "female": ("feminine",),
+        "male": ("masculine",),
+        "pointed": ("pointy", "conical"),
         "beard": ("bearded",),
         "horns": ("horned",),
         "bulky": (
@@ -219,7 +227,8 @@ FEATURES = _expand(
 # Parts of a subject a colour can be given to ("a sword with a golden hilt").
 PART_NOUNS = _expand(
     {
-        "hair": ("mane",),
+        "hair": (),
+        "mane": (),
         "skin": (),
         "eyes": ("eye",),
         "clothes": ("clothing", "shirt", "outfit", "uniform", "jacket", "vest", "coat"),
@@ -251,7 +260,16 @@ _PERSON_SUFFIXES = ("ist", "man", "men", "woman", "smith", "keeper", "maker", "i
 _TOKEN = re.compile(r"[a-z]+(?:-[a-z]+)*|[,;.!?:()]")
 _NOUN_TABLES = (HUMANOIDS, QUADRUPEDS, PROPS, PART_NOUNS)
 _ALL_TABLES = (*_NOUN_TABLES, COLOURS, MATERIALS, FEATURES)
-_WORN = frozenset(w for w, c in FEATURES.items() if c in {"helmet", "hat", "crown", "cape", "armor", "robe"})
+_WORN = frozenset(
+    w
+    for w, c in FEATURES.items()
+    if c in {"helmet", "hat", "hood", "crown", "cape", "armor", "robe", "tunic"}
+)
+# Words that say the subject is a woman or a girl: the drawer gives her a female build.
+_FEMALE_WORDS = _word_set(
+    """female feminine woman girl lady heroine nun queen princess empress sorceress witch huntress
+    giantess she her herself"""
+)
 _INFLECTIONS = frozenset({"elven", "elvish", "dwarven", "stones", "people"})  # forms, not variants
 _PUNCTUATION = frozenset(",;.!?:()")
 _FLUSHING = _PUNCTUATION | {"with", "in", "and", "holding", "wearing", "carrying", "wielding", "on", "of"}
@@ -277,7 +295,7 @@ def analyse_prompt(text: str) -> PromptAnalysis:
     tokens = _tokens(text)
     words = [word for word in tokens if word not in _PUNCTUATION]
 
-    creature = _first(words, (HUMANOIDS, QUADRUPEDS))
+    creature = _subject_creature(words)
     prop = _first(words, (PROPS,))
     unknown = _unique(word for word in words if _is_unknown(word))
 
@@ -360,6 +378,15 @@ def _first(words: list[str], tables: tuple[Mapping[str, str], ...]) -> str | Non
     return next((w for w in words if any(w in table for table in tables)), None)
 
 
+def _subject_creature(words: list[str]) -> str | None:
+    """The first creature word; a plain person word ("a woman knight") yields to a later, specific one."""
+    creature = _first(words, (HUMANOIDS, QUADRUPEDS))
+    if creature is not None and HUMANOIDS.get(creature) == FALLBACK_HUMANOID:
+        specific = (w for w in words if HUMANOIDS.get(w, FALLBACK_HUMANOID) != FALLBACK_HUMANOID)
+        return next(specific, creature)
+    return creature
+
+
 def _classify(word: str) -> tuple[Category, str]:
     if word in HUMANOIDS:
         return "humanoid", HUMANOIDS[word]
@@ -384,17 +411,20 @@ def _variant(subject_word: str, subject: str, recognised: bool) -> str:
 
 
 def _features(words: list[str], subject_word: str) -> tuple[str, ...]:
-    """Every recognised word that is not the subject, a colour or a material, canonical."""
+    """Every recognised word that is not the subject, a colour or a material, canonical; other
+    creatures ("an elf mage": wizard) as their class, plain person words only as "female"."""
     subject = _classify(subject_word)[1]
     found: list[str] = []
     for word in words:
+        if word in _FEMALE_WORDS:
+            found.append("female")
         if word == subject_word:
             continue
-        for table in (PROPS, FEATURES, PART_NOUNS):
+        for table in (PROPS, FEATURES, PART_NOUNS, HUMANOIDS, QUADRUPEDS):
             if word in table:
                 found.append(table[word])
                 break
-    return _unique(f for f in found if f != subject)
+    return _unique(f for f in found if f not in (subject, FALLBACK_HUMANOID))
 
 
 def _bindings(tokens: list[str], subject: str) -> tuple[tuple[str, str], ...]:

@@ -3,11 +3,14 @@
 `write_glb` lays a `Model` out as one binary glTF 2.0 file:
 - one mesh node at the scene root (no transform) with one triangle primitive: POSITION,
   NORMAL, TANGENT (only with NORMAL, as glTF ignores it otherwise), TEXCOORD_0, COLOR_0
-  (float RGBA, linear), JOINTS_0/WEIGHTS_0 when skinned;
-- a PBR material (metallic 0), with the embedded PNGs as baseColorTexture and normalTexture
-  when there are any;
+  (float RGBA, linear), JOINTS_0/WEIGHTS_0 when skinned, and _METALLIC_ROUGHNESS (Mesh.metal_rough,
+  an application attribute engines ignore: raw meshes carry their materials to retopo in it);
+- a PBR material, with the embedded PNGs as baseColorTexture, normalTexture and
+  metallicRoughnessTexture when there are any (factors 1 with that texture, else metallic 0 and
+  roughness 0.8);
 - the skeleton as joint nodes (rest translation = head offset from the parent's head, no
-  rotation) plus a skin whose inverse bind matrices undo the rest heads;
+  rotation unless Skeleton.rest_rotations gives them one: assetcore.geometry.posing) plus a skin
+  whose inverse bind matrices undo the rest frames;
 - one animation per clip: a LINEAR rotation channel per joint and a translation channel for
   the root, sampled at frame / fps.
 Bone tails, clip fps, the loop flag and the mesh's quad count (primitive extras `quads`,
@@ -45,10 +48,13 @@ def write_glb(model: Model, *, draco: bool = False) -> bytes:
     return pack_glb(document, binary)
 
 
-def read_glb(data: bytes) -> Model:
-    """Parse GLB bytes into a Model. Raises StepError(INVALID_INPUT) on anything malformed."""
+def read_glb(data: bytes, *, rest_rotations: bool = False) -> Model:
+    """Parse GLB bytes into a Model. Raises StepError(INVALID_INPUT) on anything malformed.
+
+    Joints come back with identity rest rotations (clips re-expressed) unless `rest_rotations`
+    keeps a file's own (Skeleton.rest_rotations; the export step's oriented joints)."""
     document, binary = unpack_glb(data)
-    return parse_document(document, binary)
+    return parse_document(document, binary, rest_rotations=rest_rotations)
 
 
 def pack_glb(document: dict[str, object], binary: bytes) -> bytes:

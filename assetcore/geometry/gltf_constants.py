@@ -32,3 +32,7 @@ EXTRA_TAIL = "tail"  # joint node: the bone's tail in model space
 EXTRA_FPS = "fps"  # animation: the clip's frame rate
 EXTRA_LOOP = "loop"  # animation: whether the clip loops
 EXTRA_QUADS = "quads"  # primitive: Mesh.quad_count (triangles 2i and 2i + 1 are quad i)
+
+# Mesh.metal_rough between steps: an application-specific vertex attribute (glTF allows names
+# starting with "_"), VEC2 float (metallic, roughness); engines ignore it, retopo bakes it to a texture
+METAL_ROUGH_ATTRIBUTE = "_METALLIC_ROUGHNESS"

@@ -1,10 +1,11 @@
 """KHR_draco_mesh_compression for one triangle primitive, through DracoPy.
 
 Positions are quantized to 14 bits, normals to 10, UVs to 12; colours travel as 8-bit
-normalized values, joints, weights and tangents as lossless generic attributes (tangents must
-stay unit length with w = +-1, which quantizing would break). The encoded buffer is
-decoded once right away: the accessors must describe what a decoder will produce (Draco may
-reorder and merge points), and the attribute ids Draco assigned are read back from it.
+normalized values, joints, weights, tangents and per-vertex metallic-roughness as lossless
+generic attributes (tangents must stay unit length with w = +-1, which quantizing would break).
+The encoded buffer is decoded once right away: the accessors must describe what a decoder will
+produce (Draco may reorder and merge points), and the attribute ids Draco assigned are read
+back from it.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import DracoPy
 import numpy as np
 
 from assetcore.geometry.gltf_binary import BinaryBuilder
-from assetcore.geometry.gltf_constants import DRACO
+from assetcore.geometry.gltf_constants import DRACO, METAL_ROUGH_ATTRIBUTE
 
 POSITION_BITS = 14
 NORMAL_BITS = 10
@@ -25,7 +26,7 @@ COMPRESSION_LEVEL = 7
 # Draco's attribute types (draco::GeometryAttribute::Type) for the standard glTF attributes
 _DRACO_TYPES = {"POSITION": 0, "NORMAL": 1, "COLOR_0": 2, "TEXCOORD_0": 3}
 # unique ids we give the generic attributes
-_GENERIC_IDS = {"JOINTS_0": 100, "WEIGHTS_0": 101, "TANGENT": 102}
+_GENERIC_IDS = {"JOINTS_0": 100, "WEIGHTS_0": 101, "TANGENT": 102, METAL_ROUGH_ATTRIBUTE: 103}
 
 
 def add_draco_primitive(

@@ -28,6 +28,7 @@ from assetcore.geometry.gltf_constants import (
     EXTRA_LOOP,
     EXTRA_QUADS,
     EXTRA_TAIL,
+    METAL_ROUGH_ATTRIBUTE,
     PNG_SIGNATURE,
     TRIANGLES,
     TYPE_SIZES,
@@ -42,9 +43,11 @@ MAX_ELEMENTS = 1 << 26  # per accessor: far above any asset, far below what exha
 _PARSE_ERRORS = (LookupError, ValueError, TypeError, AttributeError, struct.error, OverflowError, OSError)
 
 
-def parse_document(document: dict[str, Any], binary: bytes | None) -> Model:
+def parse_document(document: dict[str, Any], binary: bytes | None, *, rest_rotations: bool = False) -> Model:
+    """The document as a Model. Joint rest rotations become identity rests (clips re-expressed to
+    match), unless `rest_rotations` asks to keep them where the file's rest pose is its bind pose."""
     try:
-        return _Reader(document, binary).model()
+        return _Reader(document, binary, keep_rest=rest_rotations).model()
     except StepError:
         raise
     except _PARSE_ERRORS as exc:
@@ -65,8 +68,9 @@ class _Primitive:
 
 
 class _Reader:
-    def __init__(self, document: dict[str, Any], binary: bytes | None) -> None:
+    def __init__(self, document: dict[str, Any], binary: bytes | None, *, keep_rest: bool = False) -> None:
         self.gltf = document
+        self.keep_rest = keep_rest
         self.binary = binary
         self.nodes: list[dict[str, Any]] = document.get("nodes", [])
         self._buffers: dict[int, bytes] = {}
@@ -238,19 +242,24 @@ class _Reader:
             colors = np.concatenate([self._vertex_colors(p) for p in primitives])
         normals = _concatenated(primitives, "NORMAL", 3)
         tangents = None if normals is None else _concatenated(primitives, "TANGENT", 4)
+        if any(p.attributes.get(METAL_ROUGH_ATTRIBUTE, np.zeros((0, 2))).shape[1] != 2 for p in primitives):
+            raise ValueError(f"attribute {METAL_ROUGH_ATTRIBUTE} must be VEC2 (metallic, roughness)")
+        uvs = _concatenated(
+            primitives, f"TEXCOORD_{texture.get('texCoord', 0)}" if texture else "TEXCOORD_0", 2
+        )
         return Mesh(
             positions=np.concatenate([p.positions for p in primitives]).astype(np.float32),
             faces=faces.astype(np.uint32),
             normals=normals,
-            uvs=_concatenated(
-                primitives, f"TEXCOORD_{texture.get('texCoord', 0)}" if texture else "TEXCOORD_0", 2
-            ),
+            uvs=uvs,
             colors=colors,
             texture_png=texture_png,
             name=name,
             quad_count=primitives[0].quads,  # the first primitive's faces come first
             tangents=tangents,
             normal_png=None if tangents is None else self._normal_texture(primitives, texture),
+            metal_rough=_concatenated(primitives, METAL_ROUGH_ATTRIBUTE, 2),
+            metal_rough_png=None if uvs is None else self._metal_rough_texture(primitives, texture),
         )
 
     def _material(self, primitive: _Primitive) -> dict[str, Any]:
@@ -284,15 +293,38 @@ class _Reader:
     def _normal_texture(
         self, primitives: list[_Primitive], base_color: dict[str, Any] | None
     ) -> bytes | None:
-        """The normal texture as PNG bytes when every primitive shares it and it uses the UV set
-        Mesh.uvs holds; else None (Mesh has one normal map). Read only with TANGENTs: a Mesh's
-        normal map is always in the tangent space its tangents define."""
+        """The normal texture as PNG bytes (see _shared_texture). Read only with TANGENTs: a
+        Mesh's normal map is always in the tangent space its tangents define."""
+        info = self._shared_texture(
+            primitives, base_color, self._material(primitives[0]).get("normalTexture")
+        )
+        return None if info is None else self._texture_png(info)
+
+    def _metal_rough_texture(
+        self, primitives: list[_Primitive], base_color: dict[str, Any] | None
+    ) -> bytes | None:
+        """The metallic-roughness texture as PNG bytes (see _shared_texture), its channels scaled
+        by the material's factors where they are not 1 (a Mesh's texture holds the values)."""
+        pbr = self._material(primitives[0]).get("pbrMetallicRoughness", {})
+        info = self._shared_texture(primitives, base_color, pbr.get("metallicRoughnessTexture"))
+        png = None if info is None else self._texture_png(info)
+        if png is None:
+            return None
+        return scaled_metal_rough(
+            png, float(pbr.get("metallicFactor", 1.0)), float(pbr.get("roughnessFactor", 1.0))
+        )
+
+    @staticmethod
+    def _shared_texture(
+        primitives: list[_Primitive], base_color: dict[str, Any] | None, info: dict[str, Any] | None
+    ) -> dict[str, Any] | None:
+        """`info` (a textureInfo of the first primitive's material) when every primitive shares
+        that material and it uses the UV set Mesh.uvs holds; else None (a Mesh has one of each map)."""
         if any(p.material != primitives[0].material for p in primitives):
             return None
-        info = self._material(primitives[0]).get("normalTexture")
         if info is None or info.get("texCoord", 0) != (base_color or {}).get("texCoord", 0):
             return None
-        return self._texture_png(info)
+        return info
 
     def _texture_png(self, info: dict[str, Any]) -> bytes | None:
         """A textureInfo's embedded image as PNG bytes; None for an external file."""
@@ -325,15 +357,41 @@ class _Reader:
         tails = _tails(
             heads, parents, [self.nodes[joint_nodes[s]].get("extras", {}).get(EXTRA_TAIL) for s in order]
         )
+        nodes = [joint_nodes[slot] for slot in order]
+        rest = self._kept_rest_rotations(nodes, parents, binds) if self.keep_rest else None
         skeleton = Skeleton(
-            names=names, parents=parents, heads=heads.astype(np.float32), tails=tails.astype(np.float32)
+            names=names,
+            parents=parents,
+            heads=heads.astype(np.float32),
+            tails=tails.astype(np.float32),
+            rest_rotations=None if rest is None or _is_identity(rest) else rest.astype(np.float32),
         )
         return _Rig(
             skeleton=skeleton,
-            joint_nodes=[joint_nodes[slot] for slot in order],
+            joint_nodes=nodes,
             joint_of_slot=np.array([position[slot] for slot in range(len(joint_nodes))], np.int64),
             bind_rotations=matrix_quaternions(binds[:, :3, :3]),
+            keeps_rest=rest is not None,
         )
+
+    def _kept_rest_rotations(
+        self, nodes: list[int], parents: np.ndarray[Any, Any], binds: np.ndarray[Any, Any]
+    ) -> np.ndarray[Any, Any] | None:
+        """The joints' node rotations, when the nodes' rest pose is the bind pose and each joint's
+        node rotation is its rotation relative to its parent joint (no nodes in between); else None."""
+        if not all(
+            np.allclose(self.world.get(node, np.eye(4)), bind, atol=1e-4)
+            for node, bind in zip(nodes, binds, strict=True)
+        ):
+            return None
+        rest = np.array(
+            [self.nodes[node].get("rotation", [0.0, 0.0, 0.0, 1.0]) for node in nodes], np.float64
+        )
+        parent_binds = np.array([binds[p, :3, :3] if p >= 0 else np.eye(3) for p in parents])
+        relative = matrix_quaternions(np.swapaxes(parent_binds, -1, -2) @ binds[:, :3, :3])
+        if not np.allclose(np.abs(np.sum(relative * rest, axis=-1)), 1.0, atol=1e-5):
+            return None
+        return rest
 
     def _joint_parent(self, node: int, slot_of: dict[int, int]) -> int:
         """The skin slot of the nearest ancestor that is a joint, -1 if none."""
@@ -392,7 +450,7 @@ class _Reader:
                 np.float32
             )
         parent_frames = quaternion_multiply(rig.bind_rotations, quaternion_inverse(rest))
-        if not (_is_identity(rest) and _is_identity(parent_frames)):  # only files from other tools
+        if not rig.keeps_rest and not (_is_identity(rest) and _is_identity(parent_frames)):
             rotations = identity_rest_rotations(rotations, rest, parent_frames)
             root_translations = _rotated(root_translations, parent_frames[root])
         loop = extras.get(EXTRA_LOOP)
@@ -410,6 +468,7 @@ class _Rig:
     joint_nodes: list[int]  # glTF node of each skeleton joint
     joint_of_slot: np.ndarray[Any, Any]  # skeleton joint of each skin slot
     bind_rotations: np.ndarray[Any, Any]  # (J, 4) world rotation of each joint in the bind pose
+    keeps_rest: bool = False  # the skeleton keeps the file's rest rotations; clips stay as they are
 
 
 def _is_identity(quaternions: np.ndarray[Any, Any]) -> bool:
@@ -494,6 +553,20 @@ def as_png(data: bytes) -> bytes:
         raise StepError(
             ErrorCode.INVALID_INPUT, f"mesh GLB: embedded texture is not an image ({exc})"
         ) from None
+
+
+def scaled_metal_rough(png: bytes, metallic: float, roughness: float) -> bytes:
+    """A metallicRoughness PNG with its B (metallic) and G (roughness) channels multiplied by the
+    material's factors, as glTF shades it; the bytes unchanged when both factors are 1."""
+    if metallic == 1.0 and roughness == 1.0:
+        return png
+    with Image.open(io.BytesIO(png)) as image:
+        pixels = np.asarray(image.convert("RGB"), np.float64)
+    pixels[..., 1] *= min(max(roughness, 0.0), 1.0)
+    pixels[..., 2] *= min(max(metallic, 0.0), 1.0)
+    out = io.BytesIO()
+    Image.fromarray(np.round(pixels).astype(np.uint8), mode="RGB").save(out, format="PNG")
+    return out.getvalue()
 
 
 def _concatenated(primitives: list[_Primitive], name: str, width: int) -> np.ndarray[Any, Any] | None:

@@ -17,13 +17,15 @@ from assetcore.geometry.gltf_constants import (
     EXTRA_TAIL,
     LINEAR,
     LINEAR_MIPMAP_LINEAR,
+    METAL_ROUGH_ATTRIBUTE,
     PNG_SIGNATURE,
 )
 from assetcore.geometry.gltf_draco import add_draco_primitive
 from assetcore.geometry.model import Clip, Mesh, Model, Skeleton, Skin
+from assetcore.geometry.posing import rest_translations, rest_world_rotations
 
 GENERATOR = "assetcore"
-ROUGHNESS = 0.8  # matte: generated assets have no measured roughness
+ROUGHNESS = 0.8  # matte: the factors of a mesh without a metallic-roughness texture
 
 
 def build_document(model: Model, *, draco: bool = False) -> tuple[dict[str, Any], bytes]:
@@ -76,7 +78,7 @@ def _check_model(model: Model) -> None:
         raise ValueError(f"mesh.faces index outside 0..{vertices - 1}")
     if not 0 <= mesh.quad_count <= mesh.face_count // 2:
         raise ValueError(f"mesh.quad_count {mesh.quad_count} outside 0..{mesh.face_count // 2}")
-    for name, width in (("normals", 3), ("uvs", 2), ("colors", 4), ("tangents", 4)):
+    for name, width in (("normals", 3), ("uvs", 2), ("colors", 4), ("tangents", 4), ("metal_rough", 2)):
         values = getattr(mesh, name)
         if values is not None:
             _expect(values, (vertices, width), f"mesh.{name}")
@@ -88,6 +90,10 @@ def _check_model(model: Model) -> None:
         raise ValueError("mesh.normal_png is not a PNG")
     if mesh.normal_png is not None and (mesh.uvs is None or mesh.tangents is None or mesh.normals is None):
         raise ValueError("mesh.normal_png needs mesh.uvs, mesh.normals and mesh.tangents (its tangent space)")
+    if mesh.metal_rough_png is not None and not mesh.metal_rough_png.startswith(PNG_SIGNATURE):
+        raise ValueError("mesh.metal_rough_png is not a PNG")
+    if mesh.metal_rough_png is not None and mesh.uvs is None:
+        raise ValueError("mesh.metal_rough_png needs mesh.uvs")
     skeleton = model.skeleton
     if (skeleton is None) != (model.skin is None):
         raise ValueError("a model needs both a skeleton and a skin, or neither")
@@ -99,6 +105,8 @@ def _check_model(model: Model) -> None:
     _expect(skeleton.parents, (joints,), "skeleton.parents")
     _expect(skeleton.heads, (joints, 3), "skeleton.heads")
     _expect(skeleton.tails, (joints, 3), "skeleton.tails")
+    if skeleton.rest_rotations is not None:
+        _expect(skeleton.rest_rotations, (joints, 4), "skeleton.rest_rotations")
     if any(not -1 <= parent < index for index, parent in enumerate(skeleton.parents.tolist())):
         raise ValueError("skeleton.parents: every parent must precede its child (root: -1)")
     skin = model.skin
@@ -129,6 +137,10 @@ def _add_primitive(builder: BinaryBuilder, mesh: Mesh, skin: Skin | None, *, dra
         attributes["COLOR_0"] = np.clip(np.asarray(mesh.colors, np.float32), 0.0, 1.0)
     if mesh.tangents is not None and mesh.normals is not None:  # glTF ignores tangents without normals
         attributes["TANGENT"] = _unit_tangents(mesh.tangents)
+    if mesh.metal_rough is not None:
+        attributes[METAL_ROUGH_ATTRIBUTE] = np.clip(
+            np.nan_to_num(np.asarray(mesh.metal_rough, np.float32)), 0, 1
+        )
     if skin is not None:
         attributes["JOINTS_0"], attributes["WEIGHTS_0"] = clean_skin_weights(skin)
     faces = np.asarray(mesh.faces, np.uint32)
@@ -200,6 +212,9 @@ def _add_material(builder: BinaryBuilder, document: dict[str, Any], mesh: Mesh) 
     material: dict[str, Any] = {"name": f"{mesh.name}_material", "pbrMetallicRoughness": pbr}
     if mesh.texture_png is not None:
         pbr["baseColorTexture"] = {"index": _add_texture(builder, document, mesh.texture_png)}
+    if mesh.metal_rough_png is not None:  # the texture holds the values: factors 1 leave them as they are
+        pbr["metallicRoughnessTexture"] = {"index": _add_texture(builder, document, mesh.metal_rough_png)}
+        pbr["metallicFactor"] = pbr["roughnessFactor"] = 1.0
     if mesh.normal_png is not None:
         material["normalTexture"] = {"index": _add_texture(builder, document, mesh.normal_png)}
     return material
@@ -216,23 +231,16 @@ def _add_texture(builder: BinaryBuilder, document: dict[str, Any], png: bytes) -
     return len(textures) - 1
 
 
-def rest_translations(skeleton: Skeleton) -> np.ndarray[Any, Any]:
-    """Each joint's rest translation: its head relative to its parent's head (roots: model space)."""
-    heads = np.asarray(skeleton.heads, np.float32)
-    parents = np.asarray(skeleton.parents)
-    offsets = heads.copy()
-    has_parent = parents >= 0
-    offsets[has_parent] = heads[has_parent] - heads[parents[has_parent]]
-    return offsets
-
-
 def _add_skeleton(nodes: list[dict[str, Any]], scene_nodes: list[int], skeleton: Skeleton) -> list[int]:
     """Append one node per joint (in skeleton order); return their node indices."""
     first = len(nodes)
-    translations = rest_translations(skeleton)
+    translations = rest_translations(skeleton).astype(np.float32)
+    rotations = None if skeleton.rest_rotations is None else unit_quaternions(skeleton.rest_rotations)
     tails = np.asarray(skeleton.tails, np.float32)
     for joint, name in enumerate(skeleton.names):
         node: dict[str, Any] = {"name": name, "extras": {EXTRA_TAIL: tails[joint].tolist()}}
+        if rotations is not None and abs(float(rotations[joint, 3])) < 1.0:
+            node["rotation"] = rotations[joint].tolist()
         if np.any(translations[joint]):
             node["translation"] = translations[joint].tolist()
         nodes.append(node)
@@ -245,9 +253,13 @@ def _add_skeleton(nodes: list[dict[str, Any]], scene_nodes: list[int], skeleton:
 
 
 def _skin(builder: BinaryBuilder, skeleton: Skeleton, joint_nodes: list[int]) -> dict[str, Any]:
-    """Bind pose = rest pose: each inverse bind matrix translates by minus the joint's head."""
-    matrices = np.tile(np.eye(4, dtype=np.float32), (skeleton.joint_count, 1, 1))
-    matrices[:, :3, 3] = -np.asarray(skeleton.heads, np.float32)
+    """Bind pose = rest pose: each inverse bind matrix undoes the joint's rest frame (head and world
+    rest rotation W): [W^T | -W^T head]."""
+    inverse = np.swapaxes(rest_world_rotations(skeleton), -1, -2)
+    matrices = np.tile(np.eye(4), (skeleton.joint_count, 1, 1))
+    matrices[:, :3, :3] = inverse
+    matrices[:, :3, 3] = -np.einsum("jab,jb->ja", inverse, np.asarray(skeleton.heads, np.float64))
+    matrices = matrices.astype(np.float32)
     column_major = matrices.transpose(0, 2, 1).reshape(-1, 16)
     skin: dict[str, Any] = {"inverseBindMatrices": builder.add_accessor(column_major), "joints": joint_nodes}
     roots = [joint_nodes[j] for j, parent in enumerate(skeleton.parents.tolist()) if parent < 0]
@@ -273,7 +285,7 @@ def _animation(
     for joint, node in enumerate(joint_nodes):
         channel(node, "rotation", rotations[:, joint])
     root = int(np.flatnonzero(np.asarray(skeleton.parents) < 0)[0])
-    root_rest = rest_translations(skeleton)[root]
+    root_rest = rest_translations(skeleton)[root].astype(np.float32)
     channel(joint_nodes[root], "translation", (root_rest + clip.root_translations).astype(np.float32))
     return {
         "name": clip.name,

@@ -1,8 +1,10 @@
 """The in-memory asset model the geometry steps share (GLB is the format on the wire).
 
 Conventions (glTF's): metres, +Y up, the subject faces +Z, counter-clockwise front faces.
-Characters stand on y = 0. Skeleton rest poses have identity joint rotations: a joint's rest
-transform is the translation from its parent's head to its own head.
+Characters stand on y = 0. Skeleton rest poses have identity joint rotations (a joint's rest
+transform is the translation from its parent's head to its own head) everywhere but in the export
+step's output: its oriented-joints option gives joints rest rotations (Skeleton.rest_rotations),
+and clips then hold local rotations relative to the parent's frame (assetcore.geometry.posing).
 """
 
 from __future__ import annotations
@@ -54,6 +56,9 @@ class Skeleton:
     parents: I32  # (J,), -1 for the root; a parent always precedes its children
     heads: F32  # (J, 3) rest-pose joint positions in model space
     tails: F32  # (J, 3) where each bone points to (for Blender bones and previews)
+    # (J, 4) local rest rotations (x, y, z, w); None: all identity. Only the export step sets them
+    # (services.export's oriented_joints); read_glb keeps them only when asked to.
+    rest_rotations: F32 | None = None
 
     @property
     def joint_count(self) -> int:

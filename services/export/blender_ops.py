@@ -12,6 +12,14 @@ machines that share a temp directory path).
 
 glTF holds triangles only; `_join_quads` makes the quads our GLB records (Mesh.quad_count:
 triangles 2i and 2i + 1 are quad i) polygons again before the FBX is written.
+
+Materials are what Blender's glTF importer builds: base colour, a Normal Map node, and the
+metallic-roughness image through a Separate Color node (B -> Metallic, G -> Roughness, non-colour
+data). Blender's FBX exporter writes only textures linked straight into a BSDF input, so
+`_single_channel_maps` gives Metallic and Roughness their own greyscale copies of the map's
+channels before the FBX is written (FBX ReflectionFactor and ShininessExponent, which Blender's
+FBX importer reads back as those inputs). Every image is embedded under its own name, which the
+GLB gives it (the preset's texture names, per map).
 """
 
 from __future__ import annotations
@@ -24,6 +32,8 @@ import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from assetcore.geometry.gltf import unpack_glb
 from assetcore.geometry.gltf_constants import EXTRA_QUADS
@@ -40,6 +50,7 @@ def glb_to_fbx(glb: bytes, settings: dict[str, Any], *, report: ReportFn) -> byt
     with _work_folder(glb, settings) as folder:
         _import_glb(glb, folder, settings)
         _join_quads(_quad_count(glb))
+        _single_channel_maps(settings)
         report(0.5, "writing FBX")
         armatures = [ob for ob in bpy.data.objects if ob.type == "ARMATURE"]
         animated = any(ob.animation_data and ob.animation_data.nla_tracks for ob in armatures)
@@ -110,7 +121,7 @@ def glb_via_blender(glb: bytes, settings: dict[str, Any], *, report: ReportFn) -
 
 
 def _import_glb(glb: bytes, folder: Path, settings: dict[str, Any]) -> None:
-    """Our GLB into the scene at the clips' frame rate; armature and texture renamed per preset."""
+    """Our GLB into the scene at the clips' frame rate; the armature renamed per preset."""
     import bpy
 
     source = folder / "source.glb"
@@ -123,9 +134,58 @@ def _import_glb(glb: bytes, folder: Path, settings: dict[str, Any]) -> None:
     for ob in bpy.data.objects:
         if ob.type == "ARMATURE":
             ob.name = ob.data.name = settings["armature_name"]
-    for image in bpy.data.images:
-        image.name = settings["texture_name"]
-        image.filepath_raw = f"//{settings['texture_name']}.png"  # the file name FBX embeds it under
+    for image in bpy.data.images:  # named by the GLB (services.export.exporter.engine_glb)
+        image.filepath_raw = f"//{image.name}.png"  # the file name FBX embeds it under
+
+
+def _single_channel_maps(settings: dict[str, Any]) -> None:
+    """Link greyscale copies of the metallic-roughness image's B and G channels straight into
+    Metallic and Roughness (see the module docstring), in place of the Separate Color node."""
+    import bpy
+
+    channels = (("Metallic", 2, "metallic_texture_name"), ("Roughness", 1, "roughness_texture_name"))
+    for material in bpy.data.materials:
+        tree = material.node_tree
+        bsdfs = [] if tree is None else [n for n in tree.nodes if n.bl_idname == "ShaderNodeBsdfPrincipled"]
+        for bsdf in bsdfs:
+            for socket_name, channel, name_key in channels:
+                source = _separated_image(bsdf.inputs[socket_name])
+                if source is None:
+                    continue
+                node = tree.nodes.new("ShaderNodeTexImage")
+                node.image = _channel_image(source.image, channel, settings[name_key])
+                node.location = (source.location.x, source.location.y - 300.0 * (channel + 1))
+                if source.inputs["Vector"].is_linked:  # the same UV map as the source
+                    tree.links.new(source.inputs["Vector"].links[0].from_socket, node.inputs["Vector"])
+                tree.links.new(node.outputs["Color"], bsdf.inputs[socket_name])
+
+
+def _separated_image(socket: Any) -> Any:
+    """The image node feeding `socket` through a Separate Color node, or None."""
+    if not socket.is_linked:
+        return None
+    separate = socket.links[0].from_node
+    if separate.bl_idname != "ShaderNodeSeparateColor" or not separate.inputs[0].is_linked:
+        return None
+    source = separate.inputs[0].links[0].from_node
+    return source if source.bl_idname == "ShaderNodeTexImage" and source.image is not None else None
+
+
+def _channel_image(image: Any, channel: int, name: str) -> Any:
+    """A packed greyscale non-colour copy of one channel of `image`."""
+    import bpy
+
+    width, height = image.size
+    pixels = np.empty(width * height * 4, np.float32)
+    image.pixels.foreach_get(pixels)
+    grey = pixels.reshape(-1, 4)[:, channel]
+    copy = bpy.data.images.new(name, width, height, alpha=False, is_data=True)
+    copy.colorspace_settings.is_data = True
+    copy.pixels.foreach_set(np.column_stack([grey, grey, grey, np.ones_like(grey)]).reshape(-1))
+    copy.filepath_raw = f"//{copy.name}.png"
+    copy.file_format = "PNG"
+    copy.pack()
+    return copy
 
 
 def _quad_count(glb: bytes) -> int:

@@ -1,4 +1,4 @@
-"""Shaping a Model for an engine preset: leaf joints, names, normals."""
+"""Shaping a Model for an engine preset: leaf joints, rest pose, joint orientation, names, normals."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import numpy as np
 
 from assetcore.geometry.meshops import vertex_normals
 from assetcore.geometry.model import Clip, Mesh, Model, Skeleton, Skin
+from assetcore.geometry.rest_pose import orient_joints, t_pose
 from assetcore.geometry.skeleton import is_end_joint, skeleton_kind
 from services.export.options import ExportPlan
 
@@ -24,11 +25,15 @@ def conform_model(model: Model, plan: ExportPlan, *, keep_clips: bool = True) ->
     if preset.strip_end_joints:
         skeleton, skin, clips = strip_end_joints(skeleton, skin, clips)
     humanoid = skeleton_kind(skeleton) == "humanoid"
-    skeleton = Skeleton(
-        names=[preset.joint_name(name, humanoid=humanoid) for name in skeleton.names],
-        parents=skeleton.parents,
-        heads=skeleton.heads,
-        tails=skeleton.tails,
+    rested = Model(mesh=mesh, skeleton=skeleton, skin=skin, clips=clips)
+    if preset.t_pose:  # before renaming: t_pose finds the arms by their rig names
+        rested = t_pose(rested)
+    if preset.oriented_joints:
+        rested = orient_joints(rested)
+    assert rested.skeleton is not None
+    mesh, skeleton, clips = rested.mesh, rested.skeleton, rested.clips
+    skeleton = replace(
+        skeleton, names=[preset.joint_name(name, humanoid=humanoid) for name in skeleton.names]
     )
     clips = [
         Clip(

@@ -98,11 +98,23 @@ def engine_glb(model: Model, plan: ExportPlan, *, draco: bool, ktx2: bool = Fals
     document, binary = build_document(model, draco=draco)
     for material in document.get("materials", []):
         material["name"] = plan.preset.material_name(plan.base_name)
-    for image in document.get("images", []):
-        image["name"] = plan.preset.texture_name(plan.base_name)
+        for role, info in _texture_slots(material).items():
+            image = document["images"][document["textures"][info["index"]]["source"]]
+            image["name"] = plan.preset.texture_name(plan.base_name, role)
     if ktx2:
         binary = add_ktx2_textures(document, binary)
     return pack_glb(document, binary)
+
+
+def _texture_slots(material: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """The material's textureInfos by map (EnginePreset.texture_name roles)."""
+    pbr = material.get("pbrMetallicRoughness", {})
+    slots = {
+        "base_color": pbr.get("baseColorTexture"),
+        "normal": material.get("normalTexture"),
+        "metallic_roughness": pbr.get("metallicRoughnessTexture"),
+    }
+    return {role: info for role, info in slots.items() if info is not None}
 
 
 def blender_settings(prepared: PreparedExport) -> dict[str, Any]:
@@ -113,7 +125,8 @@ def blender_settings(prepared: PreparedExport) -> dict[str, Any]:
     return {
         "fps": clips[0].fps if clips else DEFAULT_FPS,
         "armature_name": preset.armature_name,
-        "texture_name": preset.texture_name(prepared.plan.base_name),
+        "metallic_texture_name": preset.texture_name(prepared.plan.base_name, "metallic"),
+        "roughness_texture_name": preset.texture_name(prepared.plan.base_name, "roughness"),
         "draco": prepared.plan.draco,
         "axis_forward": fbx.axis_forward,
         "axis_up": fbx.axis_up,

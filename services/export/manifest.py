@@ -116,11 +116,20 @@ def _skeleton_facts(model: Model) -> dict[str, Any] | None:
 
 
 def _material_facts(model: Model) -> dict[str, Any]:
-    texture = None
-    if model.mesh.texture_png is not None:
-        with Image.open(io.BytesIO(model.mesh.texture_png)) as image:
-            texture = {"width": image.width, "height": image.height, "format": "png"}
-    return {"base_color_texture": texture, "vertex_colors": model.mesh.colors is not None}
+    mesh = model.mesh
+    return {
+        "base_color_texture": _texture_facts(mesh.texture_png),
+        "normal_texture": _texture_facts(mesh.normal_png),
+        "metallic_roughness_texture": _texture_facts(mesh.metal_rough_png),
+        "vertex_colors": mesh.colors is not None,
+    }
+
+
+def _texture_facts(png: bytes | None) -> dict[str, Any] | None:
+    if png is None:
+        return None
+    with Image.open(io.BytesIO(png)) as image:
+        return {"width": image.width, "height": image.height, "format": "png"}
 
 
 def _bounds(model: Model) -> dict[str, Any]:

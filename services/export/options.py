@@ -4,7 +4,10 @@ Step options (JobInput.step_options["export"]), all optional:
 - "end_joints": "keep" | "strip" — override the preset's handling of *_End leaf joints;
 - "fbx_leaf_bones": bool — override whether Blender appends leaf bones to FBX chains;
 - "bone_prefix": "" | "mixamorig:" — name humanoid joints as Mixamo does (mixamorig:LeftUpLeg), in
-  GLB and FBX alike, for every engine (Godot's profile renaming gives way to it).
+  GLB and FBX alike, for every engine (Godot's profile renaming gives way to it);
+- "rest_pose": "a_pose" | "t_pose" — override the preset's humanoid rest pose (a_pose: the rig's,
+  as the concept stands; t_pose: arms straight out; assetcore.geometry.rest_pose);
+- "oriented_joints": bool — override whether joints get rest rotations with +Y along each bone.
 """
 
 from __future__ import annotations
@@ -35,6 +38,16 @@ class ExportOptions(StepOptions):
         "",
         description="Name humanoid joints as Mixamo does ('mixamorig:' + Hips, LeftUpLeg, ...); "
         "the manifest's bone maps follow the names.",
+    )
+    rest_pose: Literal["a_pose", "t_pose"] | None = Field(
+        None,
+        description="Override the engine preset's humanoid rest pose: 'a_pose' (the rig's, as the concept "
+        "stands) or 't_pose' (arms straight out along the sides); clips look the same in either.",
+    )
+    oriented_joints: Flag | None = Field(
+        None,
+        description="Override whether joints get rest rotations with +Y along each bone (+Z to the "
+        "front); clips look the same either way.",
     )
 
     @classmethod
@@ -107,6 +120,10 @@ def export_plan(request: StepRequest) -> ExportPlan:
         preset = replace(preset, fbx=replace(preset.fbx, add_leaf_bones=options.fbx_leaf_bones))
     if options.bone_prefix:
         preset = replace(preset, bone_prefix=options.bone_prefix, humanoid_joint_names={})
+    if options.rest_pose is not None:
+        preset = replace(preset, t_pose=options.rest_pose == "t_pose")
+    if options.oriented_joints is not None:
+        preset = replace(preset, oriented_joints=options.oriented_joints)
     return ExportPlan(
         preset=preset,
         base_name=asset_base_name(request),

@@ -35,6 +35,15 @@ FBX declares its own axis system and unit; Blender's exporter writes them from t
 - The "mixamorig:" option (export.bone_prefix) names humanoid joints exactly as a Mixamo download
   does (mixamorig:Hips, mixamorig:LeftUpLeg), for every engine: Godot then keeps Mixamo's names
   and its manifest's bone map does the retargeting.
+- Rest pose (export.rest_pose; assetcore.geometry.rest_pose): Unity's Humanoid avatar wants a
+  T-pose (its Configure step reports "Character not in T-Pose" and "Enforce T-Pose" rewrites the
+  avatar's pose otherwise) and Godot's SkeletonProfileHumanoid reference pose is a T-pose, so both
+  export humanoids in a T-pose; Unreal 5's Manny/Quinn stand in an A-pose, so Unreal and the
+  generic preset keep the rig's A-pose. Quadrupeds keep their rest.
+- Oriented joints (export.oriented_joints): Godot's retargeting ("Overwrite Axis") expects each
+  bone's +Y along the bone, as its profile's bones are, so Godot gets oriented joints; Unity's
+  Humanoid computes its own muscle frames and Unreal and FBX (Blender orients FBX bones itself)
+  take the identity rests as they are.
 """
 
 from __future__ import annotations
@@ -62,6 +71,24 @@ class FbxOptions:
     units: str = "m"
 
 
+# Texture suffixes beside the base colour's (EnginePreset.texture_suffix), per map: metallic and
+# roughness are the FBX's single-channel copies of the metallic-roughness map (see blender_ops).
+# The metallic-roughness map keeps R at 1 (no occlusion), so it is a valid ORM texture too.
+SNAKE_MAPS = {
+    "normal": "_normal",
+    "metallic_roughness": "_metallic_roughness",
+    "metallic": "_metallic",
+    "roughness": "_roughness",
+}
+PASCAL_MAPS = {
+    "normal": "_Normal",
+    "metallic_roughness": "_MetallicRoughness",
+    "metallic": "_Metallic",
+    "roughness": "_Roughness",
+}
+UNREAL_MAPS = {"normal": "_N", "metallic_roughness": "_ORM", "metallic": "_M", "roughness": "_R"}
+
+
 @dataclass(frozen=True)
 class EnginePreset:
     engine: str  # "" (generic), "unity", "unreal", "godot"
@@ -73,11 +100,14 @@ class EnginePreset:
     material_suffix: str = ""
     texture_prefix: str = ""
     texture_suffix: str = "_base_color"
+    map_suffixes: dict[str, str] = field(default_factory=lambda: dict(SNAKE_MAPS))  # the other maps'
     loop_suffix: str = ""
     strip_end_joints: bool = False
     humanoid_joint_names: dict[str, str] = field(default_factory=dict)
     bone_prefix: str = ""  # put before every humanoid joint name ("mixamorig:")
     bone_profiles: tuple[str, ...] = ()  # services.export.bone_maps.PROFILES keys the manifest maps to
+    t_pose: bool = False  # humanoids rest in a T-pose (else the rig's A-pose)
+    oriented_joints: bool = False  # joints' rest rotations put +Y along each bone
     armature_name: str = "Armature"
     fbx: FbxOptions = FbxOptions()
 
@@ -100,8 +130,10 @@ class EnginePreset:
     def material_name(self, asset_base: str) -> str:
         return f"{self.material_prefix}{cased(asset_base, self.case)}{self.material_suffix}"
 
-    def texture_name(self, asset_base: str) -> str:
-        return f"{self.texture_prefix}{cased(asset_base, self.case)}{self.texture_suffix}"
+    def texture_name(self, asset_base: str, role: str = "base_color") -> str:
+        """The texture of one map (base_color or a map_suffixes key)."""
+        suffix = self.texture_suffix if role == "base_color" else self.map_suffixes[role]
+        return f"{self.texture_prefix}{cased(asset_base, self.case)}{suffix}"
 
     def joint_name(self, name: str, *, humanoid: bool) -> str:
         if not humanoid:
@@ -122,7 +154,9 @@ PRESETS: dict[str, EnginePreset] = {
         case="pascal",
         material_suffix="_Material",
         texture_suffix="_BaseColor",
+        map_suffixes=PASCAL_MAPS,
         bone_profiles=(UNITY_HUMANOID.key,),
+        t_pose=True,
     ),
     "unreal": EnginePreset(
         engine="unreal",
@@ -133,6 +167,7 @@ PRESETS: dict[str, EnginePreset] = {
         material_prefix="M_",
         texture_prefix="T_",
         texture_suffix="_D",
+        map_suffixes=UNREAL_MAPS,
         strip_end_joints=True,
         fbx=FbxOptions(apply_scale_options="FBX_SCALE_NONE", units="cm"),
     ),
@@ -143,6 +178,8 @@ PRESETS: dict[str, EnginePreset] = {
         loop_suffix="_loop",
         humanoid_joint_names=GODOT_HUMANOID_JOINTS,
         bone_profiles=(GODOT_HUMANOID.key,),
+        t_pose=True,
+        oriented_joints=True,
     ),
 }
 

@@ -10,7 +10,9 @@ from services.image3d.triposr.options import TriposrOptions
 STEP = StepDefinition(
     name="image3d",
     description="Concept image to one watertight, coloured raw mesh",
-    consumes=("image", "views"),  # views: the multiview step's, in the *_multiview pipelines
+    # views: the procedural tti's orthographic views (carved and coloured from, with their
+    # "materials"), or the multiview step's in the *_multiview pipelines (coloured from).
+    consumes=("image", "views", "materials"),
     produces=("mesh",),
     backends={
         "inflate": BackendSpec("services.image3d.backends.inflate:InflateBackend", pool="cpu"),

@@ -1,10 +1,12 @@
-"""Bake the source's colours and shading into a base-colour and a normal map on new UVs.
+"""Bake the source's colours, shading and materials into base-colour, normal and
+metallic-roughness maps on new UVs.
 
 Every triangle is rasterised in UV space (the texels whose centres lie inside it); each
-covered texel's 3D point on the low-poly surface takes the source's colour there, and its
-normal in the texel's tangent frame (services.retopo.normal_map). Texels no triangle covers
-are then filled with the value of the nearest covered texel (edge dilation over the whole
-texture), so bilinear filtering and mip-maps never pull in a background value.
+covered texel's 3D point on the low-poly surface takes the source's colour there, its
+normal in the texel's tangent frame (services.retopo.normal_map), and its metallic and
+roughness (services.retopo.metal_rough_source) when the source has materials. Texels no
+triangle covers are then filled with the value of the nearest covered texel (edge dilation
+over the whole texture), so bilinear filtering and mip-maps never pull in a background value.
 """
 
 from __future__ import annotations
@@ -19,11 +21,13 @@ from PIL import Image
 from scipy import ndimage
 
 from services.retopo.colour_source import ColourSource
+from services.retopo.metal_rough_source import MetalRoughSource
 from services.retopo.normal_map import NormalSource, encode_normals, vertex_tangents
 
 EDGE_EPSILON = 1e-9  # texel centres exactly on an edge belong to the triangles on both sides
 BATCH = 1 << 20  # texels tested per batch (bounds memory)
 PNG_COMPRESSION = 3  # zlib level: a quarter of the default's time for a few % larger files
+UNUSED_RED = 1.0  # glTF ignores R of a metallicRoughness texture; white reads as "no occlusion" in ORM maps
 
 
 @dataclass(frozen=True)
@@ -31,6 +35,8 @@ class Baked:
     colour_png: bytes  # sRGB base colour
     normal_png: bytes  # tangent-space normals (linear), in the frame `tangents` defines
     tangents: npt.NDArray[np.float32]  # (V, 4), see normal_map.vertex_tangents
+    # glTF metallicRoughness (linear: G roughness, B metallic); None when the source has no materials
+    metal_rough_png: bytes | None
 
 
 def bake_maps(
@@ -41,34 +47,42 @@ def bake_maps(
     colours: ColourSource,
     shading: NormalSource,
     size: int,
+    materials: MetalRoughSource | None = None,
 ) -> Baked:
-    """The base-colour and normal maps, size x size, of a mesh's UV layout (one rasterisation,
-    one set of surface points and one dilation for both)."""
+    """The base-colour, normal and (when `materials` has values) metallic-roughness maps, size x
+    size, of a mesh's UV layout (one rasterisation, one set of surface points, one dilation)."""
     texels = rasterise(faces, uvs, size)
     points = np.einsum("ij,ijk->ik", texels.barycentric, positions[faces[texels.faces]])
     tangents = vertex_tangents(positions, normals, faces, uvs)
     hits = colours.closest(points)
     rgb = encode_normals(normals, tangents, faces[texels.faces], texels.barycentric, shading.normals_at(hits))
     canvas = _Canvas(texels, size)
-    return Baked(canvas.png(colours.colours_at(hits)), canvas.png(rgb), tangents)
+    metal_rough = None if materials is None else materials.values_at(hits)
+    metal_rough_png = None
+    if metal_rough is not None:
+        red = np.full((len(metal_rough), 1), UNUSED_RED)
+        metal_rough_png = canvas.png(np.column_stack([red, metal_rough[:, 1], metal_rough[:, 0]]))
+    return Baked(canvas.png(colours.colours_at(hits)), canvas.png(rgb), tangents, metal_rough_png)
 
 
 class _Canvas:
     """One layout's covered texels, and the nearest covered texel of every texel (the dilation)."""
 
     def __init__(self, texels: Texels, size: int) -> None:
-        self._texels = texels
         self._size = size
+        self._covered = texels.rows * size + texels.cols  # flat texel indices
         covered = np.zeros((size, size), bool)
         covered[texels.rows, texels.cols] = True
-        _, self._nearest = ndimage.distance_transform_edt(~covered, return_indices=True)
+        _, (near_row, near_col) = ndimage.distance_transform_edt(~covered, return_indices=True)
+        self._nearest = (near_row * size + near_col).reshape(-1)
 
     def png(self, values: npt.NDArray[np.float64]) -> bytes:
-        """An RGB PNG of `values` (0..1, one row per covered texel), dilated over the rest."""
-        texture = np.zeros((self._size, self._size, 3))
-        texture[self._texels.rows, self._texels.cols] = values
-        near_row, near_col = self._nearest
-        image = Image.fromarray(np.round(texture[near_row, near_col] * 255.0).astype(np.uint8), mode="RGB")
+        """An RGB PNG of `values` (0..1, one row per covered texel), dilated over the rest.
+        Quantised to 8 bits before the dilation: it copies bytes rather than floats."""
+        texture = np.zeros((self._size * self._size, 3), np.uint8)
+        texture[self._covered] = np.round(np.clip(values, 0.0, 1.0) * 255.0)
+        dilated = texture[self._nearest].reshape(self._size, self._size, 3)
+        image = Image.fromarray(dilated, mode="RGB")
         out = io.BytesIO()
         image.save(out, format="PNG", compress_level=PNG_COMPRESSION)
         return out.getvalue()

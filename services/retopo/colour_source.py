@@ -27,7 +27,9 @@ class ColourSource:
         self._index = meshops.SurfaceIndex(mesh.positions, mesh.faces, candidates=CANDIDATES)
         self._faces = np.asarray(mesh.faces, np.int64)
         self._texture = (
-            _decoded_texture(mesh.texture_png) if mesh.texture_png and mesh.uvs is not None else None
+            decoded_texture(mesh.texture_png, "base-colour")
+            if mesh.texture_png and mesh.uvs is not None
+            else None
         )
         self._uvs = None if mesh.uvs is None else np.asarray(mesh.uvs, np.float64)
         self._colours = None if mesh.colors is None else np.asarray(mesh.colors, np.float64)[:, :3]
@@ -55,23 +57,24 @@ class ColourSource:
         corners = self._faces[hits.faces]
         if self._texture is not None and self._uvs is not None:
             uv = np.einsum("ij,ijk->ik", hits.barycentric, self._uvs[corners])
-            return _sample(self._texture, uv)
+            return sample_texture(self._texture, uv)
         assert self._colours is not None
         linear = np.einsum("ij,ijk->ik", hits.barycentric, self._colours[corners])
         return meshops.linear_to_srgb(linear)
 
 
-def _decoded_texture(png: bytes) -> npt.NDArray[np.float64]:
+def decoded_texture(png: bytes, what: str) -> npt.NDArray[np.float64]:
+    """An input texture as (H, W, 3) floats in 0..1; INVALID_INPUT naming `what` if it does not decode."""
     try:
         with Image.open(io.BytesIO(png)) as image:
             return np.asarray(image.convert("RGB"), np.float64) / 255.0
     except (UnidentifiedImageError, OSError, ValueError) as exc:
         raise StepError(
-            ErrorCode.INVALID_INPUT, f"mesh: its base-colour texture does not decode ({exc})"
+            ErrorCode.INVALID_INPUT, f"mesh: its {what} texture does not decode ({exc})"
         ) from None
 
 
-def _sample(texture: npt.NDArray[np.float64], uv: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+def sample_texture(texture: npt.NDArray[np.float64], uv: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
     """Bilinear lookup, repeating (glTF's default wrap), (0, 0) at the top-left corner."""
     height, width, _ = texture.shape
     rows = np.mod(uv[:, 1], 1.0) * height - 0.5

@@ -3,7 +3,8 @@
 input GLB -> repaired (symmetric) solid -> LOD0 from the backend's remesher -> LOD1 and
 LOD2 (50 % and 25 % of the face target), each simplified from the previous level's solid
 where there is one (else from the source) -> for every LOD: smooth normals, its own xatlas
-unwrap and its own bake of the input's colours and normals (the textures halve per LOD) -> GLB.
+unwrap and its own bake of the input's colours, normals and materials (the textures halve per
+LOD) -> GLB.
 Each LOD gets its own UV layout and bake rather than sharing LOD0's: simplifying with UV
 seams held in place would limit how far the LODs can simplify, and their bakes are small.
 """
@@ -18,11 +19,13 @@ import numpy.typing as npt
 
 from assetcore.geometry import meshops
 from assetcore.geometry.gltf import write_glb
+from assetcore.geometry.gltf_writer import ROUGHNESS
 from assetcore.geometry.model import Mesh, Model
 from assetcore.geometry.preview import render_mesh_preview
 from assetcore.worker.backend import OutputFile, Progress, StepOutput, StepRequest
 from services.retopo.bake import bake_maps
 from services.retopo.colour_source import ColourSource
+from services.retopo.metal_rough_source import MetalRoughSource
 from services.retopo.normal_map import NormalSource
 from services.retopo.options import LOD_LEVELS, RetopoOptions
 from services.retopo.repair import from_manifold
@@ -71,6 +74,7 @@ def retopologize(request: StepRequest, remesher: Remesher, progress: Progress) -
     progress(0.1, "remeshing LOD0")
     colours = ColourSource(source.mesh)
     shading = NormalSource(source.mesh)
+    materials = MetalRoughSource(source.mesh)
     files: list[OutputFile] = []
     metrics: dict[str, float] = {
         "input_faces": float(source.mesh.face_count),
@@ -89,6 +93,7 @@ def retopologize(request: StepRequest, remesher: Remesher, progress: Progress) -
             lowpoly,
             colours,
             shading,
+            materials,
             texture_size,
             f"{source.mesh.name}_{name}" if level else source.mesh.name,
         )
@@ -103,18 +108,30 @@ def retopologize(request: StepRequest, remesher: Remesher, progress: Progress) -
         }
         if level == 0:
             preview = render_mesh_preview(mesh)
-    notes = [*source.notes, f"colours baked from the input's {colours.kind}"]
+    notes = [*source.notes, f"colours baked from the input's {colours.kind}", _materials_note(materials)]
     return StepOutput(files=files, preview_png=preview, notes=notes, metrics=metrics)
 
 
+def _materials_note(materials: MetalRoughSource) -> str:
+    if materials.kind == "none":
+        return f"the input has no materials: no metallic-roughness map (metallic 0, roughness {ROUGHNESS})"
+    return f"metallic-roughness baked from the input's {materials.kind}"
+
+
 def textured_mesh(
-    lowpoly: LowPoly, colours: ColourSource, shading: NormalSource, texture_size: int, name: str
+    lowpoly: LowPoly,
+    colours: ColourSource,
+    shading: NormalSource,
+    materials: MetalRoughSource,
+    texture_size: int,
+    name: str,
 ) -> Mesh:
-    """Smooth normals, a UV layout, tangents and baked base-colour and normal maps for a low-poly mesh."""
+    """Smooth normals, a UV layout, tangents and baked base-colour, normal and (when the input has
+    materials) metallic-roughness maps for a low-poly mesh."""
     layout = unwrap(lowpoly.positions, lowpoly.triangles, texture_size)
     positions = lowpoly.positions[layout.source_vertex]
     normals = meshops.vertex_normals(lowpoly.positions, lowpoly.triangles)[layout.source_vertex]
-    baked = bake_maps(positions, normals, layout.faces, layout.uvs, colours, shading, texture_size)
+    baked = bake_maps(positions, normals, layout.faces, layout.uvs, colours, shading, texture_size, materials)
     return Mesh(
         positions=positions.astype(np.float32),
         faces=layout.faces.astype(np.uint32),
@@ -125,4 +142,5 @@ def textured_mesh(
         quad_count=lowpoly.quads,  # unwrap keeps the face order, so the quad pairs stay
         tangents=baked.tangents,
         normal_png=baked.normal_png,
+        metal_rough_png=baked.metal_rough_png,
     )

@@ -1,4 +1,4 @@
-"""Weights along a chain of bones (the spine): each point follows the two bones nearest along it.
+"""Weights along a chain of bones (the spine, a limb): each point follows the two bones nearest along it.
 
 A wide torso is far from its spine, so bone heat there is weak and smears every spine bone over
 the chest about equally (and a four-influence cap then cuts them unevenly between neighbours).

@@ -6,6 +6,10 @@ the segment of the nearest bone it can see, but only past the plane where that l
 body (through the shoulder or hip joint, facing between the limb's first bone and the way out
 from the spine): a point nearest a limb bone on the body's side of that plane is torso. Chests
 close to a clavicle and bellies close to a thigh bone are torso.
+
+Segments are contiguous on the surface: a patch labelled by nearest bone that its segment's main
+patch does not reach (the lower half of a staff held at the hand lies nearer the spine or a leg
+than the hand) joins the segment it borders most, since it can only move with what holds it.
 """
 
 from __future__ import annotations
@@ -14,6 +18,8 @@ from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
+from scipy import sparse
+from scipy.sparse import csgraph
 
 from assetcore.geometry.model import Skeleton
 
@@ -23,6 +29,7 @@ Ints = npt.NDArray[np.int64]
 TORSO = 0
 SPINE_END = "Head"
 LIMB_MARGIN = 0.6  # a limb point is at most this fraction of its distance to the spine from its limb
+MAX_MERGE_ROUNDS = 4  # a patch inside a patch inside a segment needs two; more means a pathological mesh
 CLAVICLE_SUFFIX = "Shoulder"  # a clavicle lies inside the torso: its limb leaves the body at its tail
 
 
@@ -82,6 +89,36 @@ def vertex_segments(segments: BodySegments, points: Floats, nearest_bone: Ints, 
     torso_distance = distance[:, spine].min(axis=1) if spine.any() else np.full(len(points), np.inf)
     own = distance[np.arange(len(points)), nearest_bone]
     return np.where(beyond & (own <= LIMB_MARGIN * torso_distance), labels, TORSO)
+
+
+def contiguous_segments(labels: Ints, faces: Ints) -> Ints:
+    """`labels` with every patch cut off from its segment's largest patch given to the segment it
+    shares the most edges with, repeated until each segment is one patch (or no patch moves)."""
+    labels = labels.copy()
+    edges = np.concatenate([faces[:, [0, 1]], faces[:, [1, 2]], faces[:, [2, 0]]]).astype(np.int64)
+    edges = np.concatenate([edges, edges[:, ::-1]])  # both directions: a border edge counts from either side
+    for _ in range(MAX_MERGE_ROUNDS):
+        same = labels[edges[:, 0]] == labels[edges[:, 1]]
+        graph = sparse.coo_matrix(
+            (np.ones(int(same.sum())), (edges[same, 0], edges[same, 1])), shape=(len(labels), len(labels))
+        )
+        patches, patch = csgraph.connected_components(graph, directed=False)
+        stray = np.zeros(len(labels), dtype=bool)
+        for segment in np.unique(labels):
+            members = labels == segment
+            sizes = np.bincount(patch[members])
+            stray |= members & (patch != int(np.argmax(sizes)))
+        border = stray[edges[:, 0]] & ~same
+        if not border.any():
+            return labels
+        votes = sparse.coo_matrix(
+            (np.ones(int(border.sum())), (patch[edges[border, 0]], labels[edges[border, 1]])),
+            shape=(patches, int(labels.max()) + 1),
+        ).tocsr()
+        target = np.asarray(votes.argmax(axis=1)).ravel()
+        moved = stray & (np.asarray(votes.sum(axis=1)).ravel()[patch] > 0)
+        labels[moved] = target[patch[moved]]
+    return labels
 
 
 def _spine_chain(skeleton: Skeleton) -> set[int]:

@@ -1,4 +1,5 @@
-"""The tti step: prompt -> concept image ("image": RGBA PNG, subject centred, alpha = its matte)."""
+"""The tti step: prompt -> concept image ("image": RGBA PNG, subject centred, alpha = its matte),
+and from the procedural backend the subject's six views ("views", "materials")."""
 
 from __future__ import annotations
 
@@ -22,8 +23,10 @@ STEP = StepDefinition(
     name="tti",
     description="Prompt to concept image (RGBA PNG, the subject's matte in alpha)",
     consumes=(),
-    # "image" is the chosen concept; the sdxl backend also keeps every candidate it drew.
-    produces=("image", *(f"candidate_{k}" for k in range(1, MAX_CANDIDATES + 1))),
+    # "image" is the chosen concept; the sdxl backend also keeps every candidate it drew. The
+    # procedural backend also draws the subject from six orthographic cameras: "views" (albedo) and
+    # "materials" (metallic-roughness), both in assetcore/multiview.py's "orthographic-6" layout.
+    produces=("image", "views", "materials", *(f"candidate_{k}" for k in range(1, MAX_CANDIDATES + 1))),
     candidates_for="image",  # a reviewer may keep another candidate (ReviewStep's choice)
     backends={
         "procedural": BackendSpec(

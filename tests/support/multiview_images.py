@@ -1,9 +1,15 @@
-"""Six views whose colour says where the camera stands, for the texture-projection tests."""
+"""Views for the texture-projection and reconstruction tests: six perspective views whose colour
+says where the camera stands, and orthographic views of simple solids as the procedural tti
+draws them."""
 
 from __future__ import annotations
 
-import numpy as np
+from collections.abc import Callable
 
+import numpy as np
+import numpy.typing as npt
+
+from assetcore.geometry.camera import Camera
 from assetcore.geometry.gltf import read_glb
 from assetcore.multiview import AZIMUTHS_DEG, ELEVATIONS_DEG, Multiview, View, encode_multiview_png
 
@@ -27,3 +33,50 @@ def green_shares(glb: bytes) -> tuple[float, float]:
     green = mesh.colors[:, 1] > 0.99
     back, front = mesh.normals[:, 2] < -0.7, mesh.normals[:, 2] > 0.7
     return float(green[back].mean()), float(green[front].mean())
+
+
+ORTHOGRAPHIC_CAMERAS = ((0.0, 0.0), (90.0, 0.0), (180.0, 0.0), (270.0, 0.0), (0.0, 90.0), (0.0, -90.0))
+Solid = Callable[[npt.NDArray[np.float64]], npt.NDArray[np.bool_]]  # (..., 3) points -> inside
+Paint = Callable[[npt.NDArray[np.float64]], npt.NDArray[np.uint8]]  # (N, 3) surface points -> RGB
+
+
+def orthographic_views(
+    solid: Solid, paint: Paint, extent: float = 1.0, tile: int = 64, samples: int = 96
+) -> Multiview:
+    """The procedural tti's "orthographic-6" views of a solid in the concept frame: each pixel
+    shows the paint of the first point inside the solid along its ray, alpha its coverage."""
+    tiles = []
+    centres = (np.arange(tile) + 0.5) / tile * 2.0 * extent - extent
+    depths = np.linspace(extent, -extent, samples)  # from the camera's side
+    for azimuth, elevation in ORTHOGRAPHIC_CAMERAS:
+        camera = Camera.orbit(azimuth, elevation, None)
+        right, up = camera.axes()
+        u, v, t = np.meshgrid(centres, -centres, depths, indexing="xy")
+        points = u[..., None] * right + v[..., None] * up + t[..., None] * camera.direction
+        inside = solid(points)
+        hit = inside.any(axis=2)
+        first = np.argmax(inside, axis=2)
+        surface = np.take_along_axis(points, first[..., None, None], axis=2)[:, :, 0]
+        rgba = np.zeros((tile, tile, 4), np.uint8)
+        rgba[hit, :3] = paint(surface[hit])
+        rgba[hit, 3] = 255
+        tiles.append(View(azimuth, elevation, rgba))
+    return Multiview(tuple(tiles), fov_deg=None, extent=extent, layout="orthographic-6")
+
+
+def box(half: tuple[float, float, float]) -> Solid:
+    return lambda p: (np.abs(p) <= half).all(axis=-1)
+
+
+def disc(radius: float, half_thickness: float) -> Solid:
+    """A disc facing +Z (a round shield)."""
+    return lambda p: (p[..., 0] ** 2 + p[..., 1] ** 2 <= radius**2) & (np.abs(p[..., 2]) <= half_thickness)
+
+
+def plain(rgb: tuple[int, int, int]) -> Paint:
+    return lambda p: np.broadcast_to(np.array(rgb, np.uint8), (len(p), 3))
+
+
+def front_and_back(front: tuple[int, int, int], back: tuple[int, int, int]) -> Paint:
+    """One colour where z >= 0, another behind."""
+    return lambda p: np.where(p[:, 2:3] >= 0, np.array(front, np.uint8), np.array(back, np.uint8))

@@ -8,7 +8,7 @@ from services.anim.animate import animate
 
 class ProceduralAnimBackend:
     def describe(self) -> BackendInfo:
-        return BackendInfo("procedural", "1", ("humanoid", "quadruped", "bvh_retarget"))
+        return BackendInfo("procedural", "2", ("humanoid", "quadruped", "bvh_retarget"))
 
     def load(self) -> None:
         return None

@@ -26,7 +26,7 @@ NAME = "blender"
 class BlenderExportBackend:
     def describe(self) -> BackendInfo:
         return BackendInfo(
-            name=NAME, version=f"1+bpy{_bpy_version()}", capabilities=("glb", "draco", "lods", "fbx")
+            name=NAME, version=f"2+bpy{_bpy_version()}", capabilities=("glb", "draco", "lods", "fbx")
         )
 
     def load(self) -> None:

@@ -22,7 +22,7 @@ NAME = "gltf"
 class GltfExportBackend:
     def describe(self) -> BackendInfo:
         return BackendInfo(
-            name=NAME, version="1", capabilities=("glb", "draco", "ktx2", "lods", "fbx-via-blender")
+            name=NAME, version="2", capabilities=("glb", "draco", "ktx2", "lods", "fbx-via-blender")
         )
 
     def load(self) -> None:

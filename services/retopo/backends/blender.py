@@ -29,7 +29,7 @@ QUADRIFLOW_SEED_RANGE = 2**31 - 1
 
 class BlenderBackend:
     def describe(self) -> BackendInfo:
-        return BackendInfo("blender", "1", ("quads", "symmetry", "uv_unwrap", "bake", "lods"))
+        return BackendInfo("blender", "2", ("quads", "symmetry", "uv_unwrap", "bake", "lods"))
 
     def load(self) -> None:
         shared_blender().start()

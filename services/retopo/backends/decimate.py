@@ -17,7 +17,7 @@ from services.retopo.source import SourceSolid
 
 class DecimateBackend:
     def describe(self) -> BackendInfo:
-        return BackendInfo("decimate", "1", ("triangles", "symmetry", "uv_unwrap", "bake", "lods"))
+        return BackendInfo("decimate", "2", ("triangles", "symmetry", "uv_unwrap", "bake", "lods"))
 
     def load(self) -> None:
         return None

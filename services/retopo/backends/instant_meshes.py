@@ -51,7 +51,7 @@ _C_STDOUT = threading.Lock()  # fd 1 is process-wide: one silenced call at a tim
 
 class InstantMeshesBackend:
     def describe(self) -> BackendInfo:
-        return BackendInfo("instant_meshes", "1", ("quads", "symmetry", "uv_unwrap", "bake", "lods"))
+        return BackendInfo("instant_meshes", "2", ("quads", "symmetry", "uv_unwrap", "bake", "lods"))
 
     def load(self) -> None:
         return None

@@ -12,7 +12,7 @@ from services.rig.weights import Floats, WeldedSurface
 
 class CpuRigBackend:
     def describe(self) -> BackendInfo:
-        return BackendInfo("cpu", "2", ("humanoid", "quadruped", "static", "heat_weights"))
+        return BackendInfo("cpu", "3", ("humanoid", "quadruped", "static", "heat_weights"))
 
     def load(self) -> None:
         return None

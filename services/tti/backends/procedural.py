@@ -5,9 +5,11 @@ from __future__ import annotations
 from assetcore.concept_image import concept_metadata, encode_concept_png
 from assetcore.geometry.preview import render_image_preview
 from assetcore.job_warnings import warning_note
+from assetcore.multiview import encode_multiview_png
 from assetcore.prompting import FALLBACK_HUMANOID, PromptAnalysis, analyse_prompt
 from assetcore.worker.backend import BackendInfo, OutputFile, Progress, StepOutput, StepRequest
 from services.tti.drawing.concept import render_concept
+from services.tti.drawing.details import undrawn_details
 from services.tti.drawing.palette import resolve_style
 from services.tti.options import TtiOptions
 from services.tti.prompt_text import prompt_text
@@ -15,7 +17,7 @@ from services.tti.prompt_text import prompt_text
 
 class ProceduralBackend:
     def describe(self) -> BackendInfo:
-        return BackendInfo("procedural", "1", ("humanoid", "quadruped", "prop", "front-view", "side-view"))
+        return BackendInfo("procedural", "2", ("humanoid", "quadruped", "prop", "front-view", "side-view"))
 
     def load(self) -> None:
         """Nothing to load: numpy, scipy and Pillow only."""
@@ -35,11 +37,17 @@ class ProceduralBackend:
             symmetric=concept.symmetric,
         )
         png = encode_concept_png(concept.rgba, metadata)
+        views = encode_multiview_png(concept.views.albedo)
+        materials = encode_multiview_png(concept.views.materials)
         notes = _notes(analysis)
         if not style_understood:
             notes.append(f"unrecognised style {request.job.prompt.style!r}: drew it {style.name}")
         return StepOutput(
-            files=[OutputFile("image", "image/png", png)],
+            files=[
+                OutputFile("image", "image/png", png),
+                OutputFile("views", "image/png", views),
+                OutputFile("materials", "image/png", materials),
+            ],
             preview_png=render_image_preview(png),
             notes=notes,
             metrics={"size": float(options.size), "subject_px": float((concept.rgba[..., 3] > 127).sum())},
@@ -57,4 +65,7 @@ def _notes(analysis: PromptAnalysis) -> list[str]:
         notes.insert(0, warning_note(f"stand-in: {why}; drew {fallback} in its place"))
     if analysis.unknown_words:
         notes.append(f"unrecognised words: {', '.join(analysis.unknown_words)}")
+    undrawn = undrawn_details(analysis)
+    if analysis.recognised and undrawn:  # a stand-in draws none of the details: its warning says so
+        notes.append(warning_note(undrawn.line()))
     return notes

@@ -1,7 +1,8 @@
 """A figure: named pieces, each one paint and polygons, drawn in order.
 
 Pieces are the units of shading and outlining: a limb drawn as two capsules is one piece, so
-no line appears at its elbow. Builders work in their own units (metres for characters, the
+no line appears at its elbow. `shown` collects the prompt's words the builder drew (services.tti.
+drawing.details lists the rest). Builders work in their own units (metres for characters, the
 unit box for props) and `placed` composes a transform so a prop can be drawn into a hand.
 """
 
@@ -43,6 +44,7 @@ class Figure:
     symmetric: bool = False  # mirror-symmetric about x = 0: the renderer makes the matte exact
     pieces: list[Piece] = field(default_factory=list)
     strokes: list[tuple[int, Polygon]] = field(default_factory=list)  # (piece index, polygon) in draw order
+    shown: set[str] = field(default_factory=set)  # prompt words (canonical) the drawing shows
     _scale: tuple[float, float] = field(default=(1.0, 1.0), init=False, repr=False)
     _offset: tuple[float, float] = field(default=(0.0, 0.0), init=False, repr=False)
     _prefix: str = field(default="", init=False, repr=False)
@@ -63,6 +65,10 @@ class Figure:
             index = len(self.pieces) - 1
         for points in polygons:
             self.strokes.append((index, points * np.array(self._scale) + np.array(self._offset)))
+
+    def shows(self, *words: str) -> None:
+        """Record prompt words the builder drew, so what it could not draw can be listed."""
+        self.shown.update(words)
 
     @contextmanager
     def placed(

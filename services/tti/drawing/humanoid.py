@@ -3,7 +3,8 @@
 The later steps inflate this silhouette and fit a skeleton to it, so the pose keeps clear
 gaps: arms leave the torso below the armpit, the legs part from the crotch down, and nothing
 worn or held bridges them (robes split over the legs, capes are shoulder mantles, a shield
-hangs outside the forearm).
+hangs outside the forearm). A female build narrows the shoulders and waist and widens the
+hips; her long hair falls in front of the shoulders, inside the torso's outline.
 """
 
 from __future__ import annotations
@@ -29,6 +30,17 @@ _HAIR_CHOICES: tuple[RGB, ...] = (
 _TOP_CHOICES = ("blue", "red", "green", "white", "brown", "teal")
 _BOTTOM_CHOICES = ("navy", "brown", "black", "grey")
 _HELMETS = frozenset({"full_helmet", "open_helmet", "horned_helmet"})
+_HELD_REACH = 0.96  # the highest a held item reaches, in heights: below the top of the head
+_HEADGEAR_WORDS = {  # the prompt words each headgear shows
+    "full_helmet": ("helmet",),
+    "open_helmet": ("helmet",),
+    "horned_helmet": ("helmet", "horns"),
+    "dome": ("helmet",),
+    "pointed_hat": ("hat", "pointed"),
+    "brim_hat": ("hat",),
+    "hood": ("hood",),
+    "crown": ("crown",),
+}
 
 
 @dataclass(frozen=True)
@@ -49,11 +61,13 @@ class Archetype:
     long_hair: bool = False
     tusks: bool = False
     robe: bool = False  # split skirt flaps over the legs
+    tunic: bool = False  # short skirt flaps (a robe's reach to the knee, a tunic's to mid-thigh)
     armor: bool = False  # pauldrons and knee guards; the armour's paint on the legs and helmet
     cape: bool = False  # a shoulder mantle
     boxy: bool = False  # robots: box head and torso
     bony: bool = False  # skeletons: thin limbs, a ribcage
     kit: tuple[str, ...] = ()  # what it holds when the prompt names nothing
+    female: bool = False  # narrower shoulders and waist, wider hips, long hair
 
 
 _SKIN = Paint((0.93, 0.76, 0.62), "skin")
@@ -166,11 +180,16 @@ def build_humanoid(ctx: DrawContext) -> Figure:
     held = _held_items(archetype, ctx)
     paints = _Paints(archetype, ctx)
     fig = Figure(view="front", symmetric=not held)
+    fig.shows(ctx.book.subject, "skin", "clothes", "legs", "boots", "gloves", "male")
+    fig.shows("bulky", "slender", "small", "tall", *(f for f in ctx.features if f in ARCHETYPES))
+    if archetype.female:
+        fig.shows("female")
     _draw_long_hair(fig, body, archetype, paints)
     _draw_legs(fig, body, archetype, paints)
     _draw_torso(fig, body, archetype, paints)
     for side in (-1.0, 1.0):
         _draw_arm(fig, body, side, archetype, paints)
+    _draw_cape(fig, body, archetype, paints)
     _draw_head(fig, body, archetype, paints)
     _draw_headgear(fig, body, archetype, paints)
     for name, side in held:
@@ -190,18 +209,45 @@ def _archetype(ctx: DrawContext) -> Archetype:
             bottom=_cloth(_BOTTOM_CHOICES[int(rng.integers(len(_BOTTOM_CHOICES)))]),
             long_hair=bool(rng.random() < 0.4),
         )
+    own, archetype = archetype, _with_roles(archetype, features)
+    headgear = _headgear(archetype, features)
     plain_top = archetype.top.material not in {"steel", "metal", "iron", "leather", "bone", "fur"}
-    armoured = "armor" in features and plain_top
+    armoured = ("armor" in features or (archetype.armor and not own.armor)) and plain_top
+    female = "female" in features
+    hair = archetype.hair
+    if female and hair is None and not (archetype.bony or archetype.boxy):
+        hair = _HAIR_CHOICES[1]  # under a helmet or a hood her hair still falls to the shoulders
     return replace(
         archetype,
-        headgear=_headgear(archetype, features),
+        headgear=headgear,
+        gear=archetype.gear if headgear == archetype.headgear else own.gear,
         armor=archetype.armor or "armor" in features,
         robe=archetype.robe or "robe" in features,
+        tunic="tunic" in features,
         cape=archetype.cape or "cape" in features,
-        beard=archetype.beard or "beard" in features,
+        beard="beard" in features or (archetype.beard and not female),
+        hair=hair,
+        long_hair=archetype.long_hair or female,
+        female=female,
         top=_STEEL if armoured else archetype.top,
         bottom=_STEEL if armoured else archetype.bottom,
     )
+
+
+def _with_roles(archetype: Archetype, features: frozenset[str]) -> Archetype:
+    """The garb of other classes the prompt names: "an elf mage" wears the wizard's robe and hat and
+    holds his staff; the subject keeps its own body, colours and whatever it already wears."""
+    for role in (ARCHETYPES[f] for f in sorted(features) if f in ARCHETYPES):
+        archetype = replace(
+            archetype,
+            robe=archetype.robe or role.robe,
+            cape=archetype.cape or role.cape,
+            armor=archetype.armor or role.armor,
+            headgear=archetype.headgear or role.headgear,
+            gear=archetype.gear if archetype.headgear else role.gear or role.top,
+            kit=archetype.kit or role.kit,
+        )
+    return archetype
 
 
 def _headgear(archetype: Archetype, features: frozenset[str]) -> str:
@@ -210,8 +256,11 @@ def _headgear(archetype: Archetype, features: frozenset[str]) -> str:
         gear = gear if gear in _HELMETS else "full_helmet" if archetype.armor else "open_helmet"
     elif "crown" in features:
         gear = "crown"
-    elif "hat" in features and gear not in {"pointed_hat", "brim_hat", "hood"}:
-        gear = "brim_hat"
+    elif "hood" in features:
+        gear = "hood"
+    elif "hat" in features:
+        hats = {"pointed_hat", "brim_hat"}
+        gear = "pointed_hat" if "pointed" in features else gear if gear in hats else "brim_hat"
     if "horns" in features and gear in _HELMETS:
         gear = "horned_helmet"
     return gear
@@ -227,13 +276,14 @@ def _measure(archetype: Archetype, ctx: DrawContext) -> Body:
     h = HEIGHT / heads
     thigh_r = 0.36 * h * limb
     leg_x = 0.07 * h + thigh_r  # the legs' inner edges stay 0.14 heads apart
+    shoulders, waist, hips = (0.82, 0.54, 0.84) if archetype.female else (0.95, 0.64, 0.72)
     return Body(
         head=h,
-        head_rx=0.42 * h * (1.0 + 0.2 * (bulk - 1.0)),
+        head_rx=0.42 * h * (1.0 + 0.2 * (bulk - 1.0)) * (0.95 if archetype.female else 1.0),
         shoulder_y=HEIGHT - 1.3 * h,
-        shoulder_half=0.95 * h * bulk,
-        waist_half=0.64 * h * bulk,
-        hip_half=max(0.72 * h * bulk, leg_x + thigh_r),
+        shoulder_half=shoulders * h * bulk,
+        waist_half=waist * h * bulk,
+        hip_half=max(hips * h * bulk, leg_x + thigh_r),
         crotch_y=HEIGHT * (0.46 - 0.02 * (7.5 - heads)),
         leg_x=leg_x,
         foot_x=leg_x + 0.22 * h * rng.uniform(0.9, 1.2),
@@ -253,31 +303,52 @@ class _Paints:
     def __init__(self, a: Archetype, ctx: DrawContext) -> None:
         book, subject = ctx.book, ctx.book.subject
         self.top = book.paint(
-            ("armor", "clothes", subject) if a.armor else ("clothes", "armor", subject), a.top
+            ("armor", "clothes", subject) if a.armor else ("robe", "tunic", "clothes", "armor", subject),
+            a.top,
         )
+        self.robe = book.paint(("robe", "tunic"), self.top)  # over armour the robe keeps its own colour
         legs = ("legs", "armor") if a.armor else ("legs",)
         self.bottom = book.paint(legs, book.paint((subject,), a.bottom, rank=1))
         self.skin = book.paint(("skin",), a.skin)
         self.boots = book.paint(("boots",), self.top.tinted(0.75) if a.armor else a.boots)
         self.hands = book.paint(("gloves",), self.top.tinted(0.8) if a.armor else self.skin)
-        self.hair = Paint(book.colour(("hair", "beard"), a.hair or _HAIR_CHOICES[1]), "hair")
+        self.hair = Paint(book.colour(("hair", "mane", "beard"), a.hair or _HAIR_CHOICES[1]), "hair")
         self.eyes = Paint(book.colour(("eyes",), _DARK.rgb), "paint")
         self.helmet = book.paint(("helmet", "armor"), a.gear or (self.top if a.armor else _STEEL))
-        self.hat = book.paint(("hat",), a.gear or self.top)
+        self.trim = paint("gold")
+        worn = {"hood": "hood", "crown": "crown"}.get(a.headgear, "hat")
+        self.hat = book.paint((worn,), a.gear or (self.trim if worn == "crown" else self.top))
         self.cape = book.paint(("cape",), _cloth("red"))
         self.belt = book.paint(("belt",), _DARK_LEATHER)
-        self.trim = paint("gold")
 
 
 def _draw_long_hair(fig: Figure, b: Body, a: Archetype, p: _Paints) -> None:
-    """Hair falling behind the head to the shoulders, drawn first so the neck and face cover it."""
-    if a.hair is not None and a.long_hair and a.headgear not in {"full_helmet", "hood", "dome"}:
+    """Hair falling behind the head to the shoulders, drawn first so the neck and face cover it;
+    hers falls from under a helmet or a hood too."""
+    covered = {"full_helmet", "hood", "dome"} - ({"full_helmet", "hood"} if a.female else set())
+    if a.hair is not None and a.long_hair and a.headgear not in covered:
         rx, h = b.head_rx, b.head
         fig.add(
             "hair_back",
             p.hair,
             shapes.rounded_box(-rx * 1.12, b.head_y - 0.8 * h, rx * 1.12, b.head_y, 0.3 * h),
         )
+        fig.shows("hair", "mane")
+
+
+def _draw_locks(fig: Figure, b: Body, a: Archetype, p: _Paints) -> None:
+    """Her long hair in front of the shoulders: two locks inside the torso's outline, so they
+    bridge no gap the rigger needs."""
+    if a.female and a.hair is not None and a.headgear != "dome":
+        rx, h = b.head_rx, b.head
+        locks = [
+            shapes.capsule(
+                (s * rx * 0.92, b.head_y - 0.2 * h), (s * rx, b.shoulder_y - 0.6 * h), 0.2 * h, 0.13 * h
+            )
+            for s in (-1.0, 1.0)
+        ]
+        fig.add("hair_front", p.hair, *locks, roundness=0.02)
+        fig.shows("hair", "mane")
 
 
 def _draw_legs(fig: Figure, b: Body, a: Archetype, p: _Paints) -> None:
@@ -295,13 +366,16 @@ def _draw_legs(fig: Figure, b: Body, a: Archetype, p: _Paints) -> None:
             fig.add(
                 f"knee_{tag}", p.bottom.tinted(1.1), shapes.ellipse(*knee, b.calf_r * 1.15, b.calf_r * 0.95)
             )
-        if a.robe:
-            fig.add(f"robe_{tag}", p.top, _robe_flap(b, side), roundness=0.015)
+        if a.robe or a.tunic:
+            garment, reach = ("robe", 0.5) if a.robe else ("tunic", 0.22)
+            fig.add(f"{garment}_{tag}", p.robe, _robe_flap(b, side, reach), roundness=0.015)
+            fig.shows(garment)
 
 
-def _robe_flap(b: Body, side: float) -> Polygon:
-    """A skirt panel over one leg: its inner edge follows the leg's, so the gap between the legs stays."""
-    top_y, hem_y = b.crotch_y + 0.6 * b.head, b.crotch_y - 0.5 * (b.crotch_y - b.ankle_y)
+def _robe_flap(b: Body, side: float, reach: float) -> Polygon:
+    """A skirt panel over one leg, down `reach` of the way from the crotch to the ankle: its inner
+    edge follows the leg's, so the gap between the legs stays."""
+    top_y, hem_y = b.crotch_y + 0.6 * b.head, b.crotch_y - reach * (b.crotch_y - b.ankle_y)
     (top_x, top_r), (hem_x, hem_r) = b.leg_axis(top_y), b.leg_axis(hem_y)
     flare = 0.35 * b.head
     corners = [(top_x - top_r, top_y), (top_x + top_r + 0.12 * b.head, top_y), (hem_x + hem_r + flare, hem_y)]
@@ -338,16 +412,26 @@ def _draw_torso(fig: Figure, b: Body, a: Archetype, p: _Paints) -> None:
         torso = [np.array(right + [(-x, y) for x, y in reversed(right)])]
     fig.add("neck", p.skin, shapes.box(-0.2 * h, b.shoulder_y - 0.1 * h, 0.2 * h, b.head_y - 0.1 * h))
     fig.add("torso", p.top, *torso, roundness=0.02)
+    if a.armor:
+        fig.shows("armor")
     if not (a.boxy or a.bony):
         belt_y, half = b.crotch_y + 0.55 * h, b.waist_half + (b.hip_half - b.waist_half) * 0.6
         fig.add(
             "belt", p.belt, shapes.box(-half, belt_y - 0.09 * h, half, belt_y + 0.09 * h), roundness=0.005
         )
         fig.add("buckle", p.trim, shapes.box(-0.1 * h, belt_y - 0.08 * h, 0.1 * h, belt_y + 0.08 * h))
+        fig.shows("belt")
+    _draw_locks(fig, b, a, p)
+
+
+def _draw_cape(fig: Figure, b: Body, a: Archetype, p: _Paints) -> None:
+    """A shoulder mantle drawn over the arms' roots and pauldrons, ending above the armpits."""
     if a.cape:
-        mantle = shapes.ellipse(0.0, b.shoulder_y - 0.05 * h, b.shoulder_half * 1.02, 0.38 * h)
+        h = b.head
+        mantle = shapes.ellipse(0.0, b.shoulder_y - 0.05 * h, b.shoulder_half * 1.02, 0.42 * h)
         fig.add("cape", p.cape, mantle, roundness=0.02)
         fig.add("clasp", p.trim, shapes.circle(0.0, b.shoulder_y - 0.3 * h, 0.08 * h))
+        fig.shows("cape")
 
 
 def _draw_arm(fig: Figure, b: Body, side: float, a: Archetype, p: _Paints) -> None:
@@ -383,6 +467,7 @@ def _draw_head(fig: Figure, b: Body, a: Archetype, p: _Paints) -> None:
             ear = shapes.polygon((side * rx * 0.85, cy + 0.08 * h), (side * rx * 0.85, cy - 0.15 * h))
             ear = np.vstack([ear, [(side * (rx + reach), cy + 0.3 * h)]])
             fig.add(f"ear_{tag}", p.skin, ear, roundness=0.01)
+        fig.shows("pointed")
     if a.boxy:
         fig.add(
             "head", p.skin, shapes.rounded_box(-rx * 1.05, cy - 0.5 * h, rx * 1.05, cy + 0.5 * h, 0.12 * h)
@@ -396,12 +481,16 @@ def _draw_head(fig: Figure, b: Body, a: Archetype, p: _Paints) -> None:
     eye = 0.075 * h * (1.6 if a.bony else 1.0)
     eyes = [shapes.ellipse(side * 0.4 * rx, cy - 0.02 * h, eye * 0.8, eye) for side in (-1.0, 1.0)]
     fig.add("eyes", _DARK if a.bony else p.eyes, *eyes, roundness=0.0)
+    if not a.bony and a.headgear not in {"full_helmet", "dome"}:  # else hollow or under the visor
+        fig.shows("eyes")
     if a.hair is not None and a.headgear not in {"full_helmet", "hood", "dome"}:
         fig.add("hair", p.hair, shapes.ellipse(0.0, cy + 0.1 * h, rx * 1.06, 0.46 * h, arc=(0.0, 180.0)))
+        fig.shows("hair", "mane")
     if a.beard:
         right = [(rx * 0.85, cy - 0.12 * h), (rx * 0.6, cy - 0.6 * h)]
         beard = np.array([*right, (0.0, cy - 0.95 * h), *[(-x, y) for x, y in reversed(right)]])
         fig.add("beard", p.hair, beard, roundness=0.02)
+        fig.shows("beard")
     if a.tusks:
         tusks = [
             shapes.polygon(
@@ -415,6 +504,7 @@ def _draw_head(fig: Figure, b: Body, a: Archetype, p: _Paints) -> None:
 def _draw_headgear(fig: Figure, b: Body, a: Archetype, p: _Paints) -> None:
     cy, rx, h = b.head_y, b.head_rx, b.head
     gear = a.headgear
+    fig.shows(*_HEADGEAR_WORDS.get(gear, ()))
     if gear == "full_helmet":
         helmet = shapes.rounded_box(-rx * 1.14, cy - 0.54 * h, rx * 1.14, cy + 0.56 * h, 0.32 * h)
         fig.add("helmet", p.helmet, helmet, roundness=0.03)
@@ -448,18 +538,23 @@ def _draw_headgear(fig: Figure, b: Body, a: Archetype, p: _Paints) -> None:
         xs = np.linspace(rx * 0.85, -rx * 0.85, 5)
         spikes = [(float(x), cy + (0.85 if i % 2 == 0 else 0.6) * h) for i, x in enumerate(xs)]
         outline = np.array([(-rx * 0.85, cy + 0.3 * h), (rx * 0.85, cy + 0.3 * h), *spikes])
-        fig.add("crown", p.hat if a.gear else p.trim, outline, roundness=0.01)
+        fig.add("crown", p.hat, outline, roundness=0.01)
     elif gear == "dome":
         fig.add("helmet", p.top, shapes.circle(0.0, cy, 0.78 * h), roundness=0.05)
         visor = shapes.ellipse(0.0, cy + 0.02 * h, 0.52 * h, 0.4 * h)
         fig.add("visor", Paint((0.12, 0.16, 0.3), "glass"), visor, roundness=0.03)
-    elif gear == "hood" and p.hat.rgb == _cloth("black").rgb:  # a ninja's mask
-        fig.add("mask", p.hat, shapes.box(-rx, cy - 0.5 * h, rx, cy - 0.12 * h), roundness=0.01)
+    elif gear == "hood":  # its rim over the brow: the hood sits on the head, the face inside it
+        outer = shapes.ellipse(0.0, cy + 0.06 * h, rx * 1.3, 0.64 * h, arc=(0.0, 180.0))
+        inner = shapes.ellipse(0.0, cy + 0.02 * h, rx * 0.9, 0.4 * h, arc=(0.0, 180.0))
+        fig.add("hood", p.hat, np.concatenate([outer, inner[::-1]]), roundness=0.02)
+        if p.hat.rgb == _cloth("black").rgb:  # a ninja's mask
+            fig.add("mask", p.hat, shapes.box(-rx, cy - 0.5 * h, rx, cy - 0.12 * h), roundness=0.01)
 
 
 def _held_items(a: Archetype, ctx: DrawContext) -> list[tuple[str, float]]:
     """(prop, side) pairs: weapons in the right hand (image left), shields, bows and lights in the left."""
-    named = [f for f in ctx.features if f in PROP_KINDS and PROP_KINDS[f].held_length > 0]
+    # in the table's order, not the feature set's (a frozenset's order changes between processes)
+    named = [name for name, kind in PROP_KINDS.items() if name in ctx.features and kind.held_length > 0]
     held: dict[float, str] = {}
     for name in named or a.kit:
         preferred = -1.0 if PROP_KINDS[name].hand == "right" else 1.0
@@ -470,10 +565,15 @@ def _held_items(a: Archetype, ctx: DrawContext) -> list[tuple[str, float]]:
 
 
 def _draw_held(fig: Figure, b: Body, name: str, side: float, ctx: DrawContext) -> None:
+    """Nothing held rises above the top of the head (the rigger takes the top for the head), nor
+    reaches below the feet: a long staff slides down through the hand, and is shortened if need be."""
     kind = PROP_KINDS[name]
-    scale = kind.held_length * HEIGHT
+    scale = min(kind.held_length, _HELD_REACH) * HEIGHT
     anchor = b.along_arm(side, 0.8) if name == "shield" else b.hand(side)  # shields ride the forearm
     mirror = side < 0  # blades and bows face away from the body
-    offset = (anchor[0] - kind.grip[0] * scale * (-1.0 if mirror else 1.0), anchor[1] - kind.grip[1] * scale)
+    bottom = anchor[1] - kind.grip[1] * scale
+    bottom -= min(max(0.0, bottom + scale - _HELD_REACH * HEIGHT), bottom)
+    offset = (anchor[0] - kind.grip[0] * scale * (-1.0 if mirror else 1.0), bottom)
+    fig.shows(name)
     with fig.placed(scale, offset, mirror=mirror, prefix=f"{name}."):
         kind.draw(fig, replace(ctx, variant=""))

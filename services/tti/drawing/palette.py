@@ -72,6 +72,45 @@ MATERIAL_LOOKS: dict[str, Look] = {
 
 
 @dataclass(frozen=True)
+class Pbr:
+    """A material in glTF's metallic-roughness model (both 0..1, linear)."""
+
+    metallic: float
+    roughness: float
+
+
+_METAL, _POLISHED = Pbr(1.0, 0.45), Pbr(1.0, 0.3)
+_MATTE, _ROUGH = Pbr(0.0, 0.85), Pbr(0.0, 0.95)
+
+MATERIAL_PBR: dict[str, Pbr] = {  # one per MATERIAL_LOOKS key; the views' "materials" tiles
+    "wood": Pbr(0.0, 0.8),
+    "metal": _METAL,
+    "iron": Pbr(1.0, 0.5),
+    "steel": Pbr(1.0, 0.35),
+    "gold": _POLISHED,
+    "silver": _POLISHED,
+    "bronze": Pbr(1.0, 0.4),
+    "stone": Pbr(0.0, 0.9),
+    "glass": Pbr(0.0, 0.05),
+    "crystal": Pbr(0.0, 0.1),
+    "leather": Pbr(0.0, 0.8),
+    "cloth": _ROUGH,
+    "fur": _ROUGH,
+    "bone": Pbr(0.0, 0.7),
+    "ice": Pbr(0.0, 0.15),
+    "skin": _MATTE,
+    "paint": Pbr(0.0, 0.6),
+    "hair": _MATTE,
+    "foliage": _MATTE,
+    "liquid": Pbr(0.0, 0.1),
+    "glow": Pbr(0.0, 0.5),
+    "stripes": _ROUGH,
+    "spots": _ROUGH,
+    "wool": _ROUGH,
+}
+
+
+@dataclass(frozen=True)
 class Style:
     name: str
     outline_px: float  # line width at 1024 px (0: none)

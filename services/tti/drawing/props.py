@@ -42,6 +42,7 @@ class PropKind:
 
 
 def _sword(fig: Figure, ctx: DrawContext) -> None:
+    fig.shows("hilt")
     blade = ctx.book.paint(("sword",), paint("steel"))
     short = ctx.variant in {"dagger", "knife"}
     tip = 0.62 if short else 1.0
@@ -60,6 +61,7 @@ def _sword(fig: Figure, ctx: DrawContext) -> None:
 
 
 def _shield(fig: Figure, ctx: DrawContext) -> None:
+    fig.shows("bands", "round", "square")
     face = ctx.book.paint(("shield",), colour("navy", "wood"))
     rim = ctx.book.paint(("bands",), paint("iron"))
     emblem = colour("golden", "gold") if face.rgb != COLOUR_RGB["golden"] else colour("red")
@@ -86,6 +88,7 @@ def _heater(scale: float) -> Polygon:
 
 
 def _chest(fig: Figure, ctx: DrawContext) -> None:
+    fig.shows("bands", "lid")
     wood = ctx.book.paint(("chest",), paint("wood"))
     bands = ctx.book.paint(("bands",), paint("iron"))
 
@@ -117,6 +120,7 @@ def _chest(fig: Figure, ctx: DrawContext) -> None:
 
 
 def _barrel(fig: Figure, ctx: DrawContext) -> None:
+    fig.shows("bands")
     wood = ctx.book.paint(("barrel",), paint("wood"))
     hoops = ctx.book.paint(("bands",), paint("iron"))
 
@@ -142,6 +146,7 @@ def _crate(fig: Figure, ctx: DrawContext) -> None:
 
 
 def _tree(fig: Figure, ctx: DrawContext) -> None:
+    fig.shows("trunk", "leaves")
     bark_rgb = COLOUR_RGB["white"] if ctx.variant == "birch" else _BARK
     trunk = ctx.book.paint(("trunk",), paint("wood", bark_rgb))
     leaves = Paint(ctx.book.colour(("leaves", "tree"), (0.3, 0.55, 0.2)), "foliage")
@@ -205,6 +210,7 @@ def _rock(fig: Figure, ctx: DrawContext) -> None:
 
 
 def _potion(fig: Figure, ctx: DrawContext) -> None:
+    fig.shows("liquid")
     choices = ("red", "blue", "green", "purple")
     default = COLOUR_RGB[choices[int(ctx.rng.integers(len(choices)))]]
     liquid = Paint(ctx.book.colour(("liquid", "potion"), default), "liquid")
@@ -228,6 +234,7 @@ def _potion(fig: Figure, ctx: DrawContext) -> None:
 
 
 def _lamp(fig: Figure, ctx: DrawContext) -> None:
+    fig.shows("bands")
     metal = ctx.book.paint(("lamp", "bands"), paint("iron"))
     light = Paint(ctx.book.colour(("light",), (1.0, 0.85, 0.42)), "glow")
     if ctx.variant == "candle":
@@ -259,6 +266,7 @@ def _lamp(fig: Figure, ctx: DrawContext) -> None:
 
 
 def _axe(fig: Figure, ctx: DrawContext) -> None:
+    fig.shows("hilt")
     fig.add(
         "handle",
         ctx.book.paint(("hilt",), paint("wood")),
@@ -274,6 +282,7 @@ def _axe(fig: Figure, ctx: DrawContext) -> None:
 
 
 def _hammer(fig: Figure, ctx: DrawContext) -> None:
+    fig.shows("hilt")
     fig.add(
         "handle",
         ctx.book.paint(("hilt",), paint("wood")),
@@ -290,6 +299,7 @@ def _hammer(fig: Figure, ctx: DrawContext) -> None:
 
 
 def _staff(fig: Figure, ctx: DrawContext) -> None:
+    fig.shows("hilt")
     wood = ctx.book.paint(("hilt",), paint("wood", (0.45, 0.3, 0.17)))
     fig.add(
         "pole",
@@ -305,6 +315,7 @@ def _staff(fig: Figure, ctx: DrawContext) -> None:
 
 
 def _spear(fig: Figure, ctx: DrawContext) -> None:
+    fig.shows("hilt")
     fig.add(
         "pole",
         ctx.book.paint(("hilt",), paint("wood")),
@@ -326,6 +337,7 @@ def _chair(fig: Figure, ctx: DrawContext) -> None:
         back.append(shapes.ellipse(0.0, back_top, 0.4, 0.15, arc=(0.0, 180.0)))
     fig.add("back", wood, *back, roundness=0.01, grain_vertical=True)
     if throne:
+        fig.shows("clothes")
         fig.add(
             "cushion",
             Paint(ctx.book.colour(("clothes",), COLOUR_RGB["red"]), "cloth"),
@@ -414,5 +426,6 @@ PROP_KINDS: dict[str, PropKind] = {
 def build_prop(subject: str, ctx: DrawContext) -> Figure:
     kind = PROP_KINDS.get(subject, PROP_KINDS["object"])
     figure = Figure(view="front", symmetric=kind.symmetric)
+    figure.shows(subject)
     kind.draw(figure, ctx)
     return figure

@@ -85,6 +85,7 @@ def build_quadruped(ctx: DrawContext) -> Figure:
     length = species.body[0] * ctx.rng.uniform(0.95, 1.05)
     animal = _Animal(ctx, species, coat, length, species.body[1] * build)
     fig = Figure(view="side")
+    fig.shows(ctx.book.subject, "fur", "clothes", "skin", "bulky", "slender", "eyes")
     animal.draw(fig)
     return fig
 
@@ -144,6 +145,7 @@ class _Animal:
             tail.append(shapes.capsule(bend, (bend[0] - 0.06, bend[1] + 0.18), 0.025, 0.018))
             fig.add("tail", coat, *tail, roundness=0.01)
         elif kind == "hair":
+            fig.shows("hair")
             flow = [(0.03, 0.03), (-0.06, 0.05), (-0.2, -0.2), (-0.26, -0.55), (-0.12, -0.52), (-0.04, -0.2)]
             fig.add("tail", self._hair(), np.array([(x + dx, y + dy) for dx, dy in flow]), roundness=0.02)
         elif kind == "tuft":
@@ -159,7 +161,12 @@ class _Animal:
             fig.add("tail", coat, shapes.ellipse(x - 0.03, y + 0.02, 0.07, 0.04, 35.0), roundness=0.01)
 
     def _hair(self) -> Paint:
-        return Paint(self.ctx.book.colour(("hair",), self.coat.tinted(0.45).rgb), "hair")
+        return Paint(self.ctx.book.colour(("mane", "hair"), self.coat.tinted(0.45).rgb), "hair")
+
+    @property
+    def mane(self) -> str:
+        """The species' mane; a named mane on a species without one runs along the neck."""
+        return self.species.mane or ("neck" if "mane" in self.ctx.features else "")
 
     def _head(self, fig: Figure) -> None:
         s, coat = self.species, self.coat
@@ -169,16 +176,17 @@ class _Animal:
         base = (self.rx * 0.78, self.body_y + self.ry * 0.35)
         tip = (base[0] + length * float(np.cos(angle)), base[1] + length * float(np.sin(angle)))
         hx, hy = tip[0] + head_rx * 0.35, tip[1] + head_ry * 0.2
-        if s.mane == "ruff":
+        if self.mane:
+            fig.shows("mane", "hair")
+        if self.mane == "ruff":
             ruff = shapes.circle(hx - head_rx * 0.45, hy - 0.02, head_ry * 2.1)
-            fig.add(
-                "mane", Paint(self.ctx.book.colour(("hair",), (0.5, 0.3, 0.15)), "hair"), ruff, roundness=0.05
-            )
-        if s.mane == "neck":  # a ridge along the top edge, behind the neck
+            mane_paint = Paint(self.ctx.book.colour(("mane", "hair"), (0.5, 0.3, 0.15)), "hair")
+            fig.add("mane", mane_paint, ruff, roundness=0.05)
+        if self.mane == "neck":  # a ridge along the top edge, behind the neck
             up = np.array([-np.sin(angle), np.cos(angle)]) * neck_r
             start, end = np.array(base) + up * 1.1, np.array(tip) + up * 0.9
             mane = shapes.capsule(
-                (float(start[0]), float(start[1])), (float(end[0]), float(end[1])), 0.04, 0.03
+                (float(start[0]), float(start[1])), (float(end[0]), float(end[1])), 0.055, 0.035
             )
             fig.add("mane", self._hair(), mane, roundness=0.01)
         fig.add("neck", coat, shapes.capsule(base, tip, neck_r * 1.25, neck_r * 0.75), roundness=0.04)
@@ -193,7 +201,7 @@ class _Animal:
         nose = shapes.circle(end[0] + radius * 0.45, end[1] + radius * 0.25, radius * 0.35)
         fig.add("nose", _DARK, nose, roundness=0.0)
         eye = shapes.ellipse(hx + head_rx * 0.2, hy + head_ry * 0.25, head_ry * 0.14, head_ry * 0.18)
-        fig.add("eye", _DARK, eye, roundness=0.0)
+        fig.add("eye", Paint(self.ctx.book.colour(("eyes",), _DARK.rgb), "paint"), eye, roundness=0.0)
         self._horns(fig, hx, hy)
 
     def _ears(self, fig: Figure, hx: float, hy: float) -> None:
@@ -219,6 +227,9 @@ class _Animal:
         horn_paint = self.ctx.book.paint(("horns",), paint("bone"))
         base = (hx - head_rx * 0.2, hy + head_ry * 0.8)
         horns, variant = self.species.horns, self.ctx.variant
+        horns = horns or ("horns" if "horns" in self.ctx.features else "")  # "a horned wolf"
+        if variant == "unicorn" or (horns and not (horns == "antlers" and variant in {"doe", "fawn"})):
+            fig.shows("horns")
         if variant == "unicorn":
             horn = shapes.polygon(
                 (hx + head_rx * 0.1, hy + head_ry * 0.6), (hx + head_rx * 0.45, hy + head_ry * 0.75),

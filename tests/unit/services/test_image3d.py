@@ -60,7 +60,7 @@ def quadruped() -> StepOutput:
 def test_step_definition() -> None:
     assert (STEP.name, STEP.consumes, STEP.default_backend, STEP.default_pool()) == (
         "image3d",
-        ("image", "views"),
+        ("image", "views", "materials"),
         "inflate",
         "cpu",
     )

@@ -59,7 +59,8 @@ def test_step_definition() -> None:
 )
 def test_acceptance_prompts(prompt: str, view: str, category: str, subject: str) -> None:
     output = render(prompt, size=1024)
-    (image,) = output.files
+    image, *views = output.files  # the views: tests/unit/tti/test_views.py
+    assert [f.name for f in views] == ["views", "materials"]
     assert (image.name, image.media_type) == ("image", "image/png")
     with Image.open(io.BytesIO(image.data)) as decoded:
         assert (decoded.mode, decoded.size) == ("RGBA", (1024, 1024))
