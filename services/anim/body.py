@@ -7,7 +7,7 @@ to clear the hips, from the mesh), so gaits scale with the character.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import numpy.typing as npt
@@ -44,6 +44,15 @@ class Body:
     legs: dict[str, Leg]  # "Left"/"Right" or "FrontLeft"/.../"HindRight"
     hang_degrees: dict[str, float]  # per side, how far from vertical the arm hangs to clear the body
     tail: tuple[str, ...]  # tail joints from the base (quadrupeds)
+    # per side, how far the skin the hand carries reaches from the wrist: a bare hand's length, or
+    # a held staff's; one-handed gestures use the hand that holds the shorter thing
+    hand_reach: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def free_hand(self) -> str:
+        """The side ("Left"/"Right") whose hand holds the shorter thing; Right when equal."""
+        right, left = self.hand_reach.get("Right", 0.0), self.hand_reach.get("Left", 0.0)
+        return "Left" if left < right else "Right"
 
     @property
     def time_scale(self) -> float:
@@ -68,7 +77,9 @@ def measure_body(model: Model, kind: SkeletonKind) -> Body:
             )
             for side in SIDES
         }
-        return Body(kind, skeleton, leg_length(skeleton), legs, _hang_degrees(model, skeleton), ())
+        return Body(
+            kind, skeleton, leg_length(skeleton), legs, _hang_degrees(model, skeleton), (), _hand_reach(model)
+        )
     legs = {}
     for name in QUADRUPED_LEGS:
         foot = joint_index(skeleton, f"{name}Foot")
@@ -83,6 +94,21 @@ def measure_body(model: Model, kind: SkeletonKind) -> Body:
         )
     tail = tuple(name for name in skeleton.names if name.startswith("Tail"))
     return Body(kind, skeleton, leg_length(skeleton), legs, {}, tail)
+
+
+def _hand_reach(model: Model) -> dict[str, float]:
+    skeleton, skin = model.skeleton, model.skin
+    if skeleton is None or skin is None:
+        return {}
+    vertices = model.mesh.positions.astype(np.float64)
+    main = skin.joints[np.arange(len(vertices)), np.argmax(skin.weights, axis=1)]
+    reach = {}
+    for side in SIDES:
+        hand = joint_index(skeleton, f"{side}Hand")
+        carried = vertices[main == hand]
+        wrist = skeleton.heads[hand].astype(np.float64)
+        reach[side] = float(np.linalg.norm(carried - wrist, axis=1).max()) if len(carried) else 0.0
+    return reach
 
 
 def _hang_degrees(model: Model, skeleton: Skeleton) -> dict[str, float]:

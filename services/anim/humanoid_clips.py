@@ -298,7 +298,8 @@ def attack(body: Body, fps: float, in_place: bool) -> Clip:
 
 
 def wave(body: Body, fps: float, in_place: bool) -> Clip:
-    """The right hand raised and waving side to side three times per loop."""
+    """The free hand (Body.free_hand: the right unless it holds the longer thing, such as a staff that
+    would sweep through the head) raised and waving side to side three times per loop."""
     legs = body.leg_length
     line = timeline(2.0 * body.time_scale, fps)
     phase = line.phase
@@ -307,14 +308,18 @@ def wave(body: Body, fps: float, in_place: bool) -> Clip:
     chest = quat.about_x(0.01 * np.sin(TAU * phase))
     _torso(poser, quat.identity(line.frames), chest, quat.about_z(-0.08 + 0.02 * np.sin(TAU * phase)))
     _stand(poser, body)
-    hang_arms(poser, body, {"Left": 0.0}, {"Left": 0.15})
-    aim(poser, "RightArm", np.array([-0.75, 0.6, 0.25]))
-    swing = 0.35 * np.sin(3 * TAU * phase)
-    up = quat.rotate(quat.about_z(swing), np.array([-0.15, 1.0, 0.2]))
-    aim(poser, "RightForeArm", up)
+    side = body.free_hand
+    other = "Left" if side == "Right" else "Right"
+    mirror = np.array([-1.0 if side == "Right" else 1.0, 1.0, 1.0])  # +X is the subject's left
+    hang_arms(poser, body, {other: 0.0}, {other: 0.15})
+    aim(poser, f"{side}Arm", mirror * np.array([0.75, 0.6, 0.25]))
+    turn = -mirror[0]  # a turn about +Z mirrors to its opposite
+    swing = turn * 0.35 * np.sin(3 * TAU * phase)
+    up = quat.rotate(quat.about_z(swing), mirror * np.array([0.15, 1.0, 0.2]))
+    aim(poser, f"{side}ForeArm", up)
     poser.set(
-        "RightHand",
-        quat.multiply(quat.about_z(0.25 * np.sin(3 * TAU * phase - 0.6)), poser.get("RightForeArm")),
+        f"{side}Hand",
+        quat.multiply(quat.about_z(turn * 0.25 * np.sin(3 * TAU * phase - 0.6)), poser.get(f"{side}ForeArm")),
     )
     return poser.to_clip("wave", fps, loop=True)
 

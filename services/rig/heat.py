@@ -30,7 +30,7 @@ from scipy.sparse import linalg as sparse_linalg
 from assetcore.geometry.model import Skeleton
 from assetcore.geometry.skeleton import skeleton_kind
 from services.rig.chain import chain_weights
-from services.rig.segments import TORSO, body_segments, contiguous_segments, vertex_segments
+from services.rig.segments import HELD_RADII, TORSO, body_segments, held_segments, vertex_segments
 from services.rig.voxels import VoxelGrid
 from services.rig.weights import (
     MIN_WEIGHT,
@@ -57,9 +57,12 @@ def heat_weights(surface: WeldedSurface, skeleton: Skeleton, grid: VoxelGrid) ->
     segments = body_segments(skeleton, joints)
     seen = _seen_distance(grid, points, closest, distance)
     nearest = np.argmin(np.where(np.isfinite(seen).any(axis=1)[:, None], seen, distance), axis=1)
-    labels = contiguous_segments(vertex_segments(segments, points, nearest, distance), surface.faces)
+    own = distance[np.arange(len(points)), nearest]
+    radius = float(np.median(own))
+    labels = held_segments(
+        vertex_segments(segments, points, nearest, distance), surface.faces, own > HELD_RADII * radius
+    )
     laplacian, mass = cotangent_laplacian(points, surface.faces)
-    radius = float(np.median(distance[np.arange(len(points)), nearest]))
     reach = BLEND_WIDTH.get(skeleton_kind(skeleton) or "", 1.0) * radius
     shares = _segment_shares(laplacian, mass, labels, segments.count, reach)
 

@@ -7,9 +7,10 @@ body (through the shoulder or hip joint, facing between the limb's first bone an
 from the spine): a point nearest a limb bone on the body's side of that plane is torso. Chests
 close to a clavicle and bellies close to a thigh bone are torso.
 
-Segments are contiguous on the surface: a patch labelled by nearest bone that its segment's main
-patch does not reach (the lower half of a staff held at the hand lies nearer the spine or a leg
-than the hand) joins the segment it borders most, since it can only move with what holds it.
+Held items are found by contiguity: a patch far from every bone (mostly beyond HELD_RADII limb
+radii) that its segment's main patch does not reach (the lower half of a staff held at the hand lies
+nearer the spine or a leg than the hand) joins the segment it borders most: it can only move with
+what holds it. Patches of the body itself (robe flaps between the legs) stay as labelled.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ Ints = npt.NDArray[np.int64]
 TORSO = 0
 SPINE_END = "Head"
 LIMB_MARGIN = 0.6  # a limb point is at most this fraction of its distance to the spine from its limb
+HELD_RADII = 3.0  # farther than this many median limb radii from every bone: not body, a held item
 MAX_MERGE_ROUNDS = 4  # a patch inside a patch inside a segment needs two; more means a pathological mesh
 CLAVICLE_SUFFIX = "Shoulder"  # a clavicle lies inside the torso: its limb leaves the body at its tail
 
@@ -91,9 +93,10 @@ def vertex_segments(segments: BodySegments, points: Floats, nearest_bone: Ints, 
     return np.where(beyond & (own <= LIMB_MARGIN * torso_distance), labels, TORSO)
 
 
-def contiguous_segments(labels: Ints, faces: Ints) -> Ints:
-    """`labels` with every patch cut off from its segment's largest patch given to the segment it
-    shares the most edges with, repeated until each segment is one patch (or no patch moves)."""
+def held_segments(labels: Ints, faces: Ints, far: npt.NDArray[np.bool_]) -> Ints:
+    """`labels` with every patch that is cut off from its segment's largest patch and mostly `far`
+    (from every bone) given to the segment it shares the most edges with, repeated until no patch
+    moves."""
     labels = labels.copy()
     edges = np.concatenate([faces[:, [0, 1]], faces[:, [1, 2]], faces[:, [2, 0]]]).astype(np.int64)
     edges = np.concatenate([edges, edges[:, ::-1]])  # both directions: a border edge counts from either side
@@ -108,6 +111,8 @@ def contiguous_segments(labels: Ints, faces: Ints) -> Ints:
             members = labels == segment
             sizes = np.bincount(patch[members])
             stray |= members & (patch != int(np.argmax(sizes)))
+        far_share = np.bincount(patch, weights=far.astype(np.float64)) / np.bincount(patch)
+        stray &= far_share[patch] > 0.5
         border = stray[edges[:, 0]] & ~same
         if not border.any():
             return labels

@@ -15,7 +15,9 @@ from assetcore.geometry.model import Clip, Mesh, Model
 from assetcore.proto.v1 import job_pb2
 from bench.quality_metrics.penetration import hand_vertices_inside
 from bench.quality_metrics.skinning import world_pose
+from services.anim.body import measure_body
 from services.anim.gates import check_clip
+from services.anim.humanoid_clips import wave
 from services.anim.vocabulary import HUMANOID_LIBRARY, QUADRUPED_LIBRARY
 from tests.support.creature_meshes import humanoid_mesh, quadruped_mesh
 from tests.unit.services.test_anim import _animate, _rigged, assert_clip_quality
@@ -178,3 +180,18 @@ def test_death_ends_lying_down(humanoid_model: Model, quadruped_model: Model) ->
         head = _joint_paths(model, clip, ["Head"])[:, 0, 1]
         assert head[-1] < 0.45 * head[0]
         assert not clip.loop
+
+
+@pytest.mark.parametrize(
+    ("reach", "waving"), [({"Left": 0.1, "Right": 0.1}, "Right"), ({"Left": 0.1, "Right": 1.2}, "Left")]
+)
+def test_the_wave_uses_the_hand_that_holds_the_shorter_thing(
+    humanoid_model: Model, reach: dict[str, float], waving: str
+) -> None:
+    """A staff in the right hand would sweep through the head: the left hand waves instead."""
+    assert humanoid_model.skeleton is not None
+    body = replace(measure_body(humanoid_model, "humanoid"), hand_reach=reach)
+    clip = wave(body, 30.0, in_place=True)
+    hands = _joint_paths(humanoid_model, clip, ["LeftHand", "RightHand", "Head"])
+    raised = hands[:, :2, 1].min(axis=0) > hands[:, 2, 1].min() - 0.1  # at or above the head
+    assert raised.tolist() == [waving == "Left", waving == "Right"]

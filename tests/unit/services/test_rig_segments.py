@@ -11,7 +11,7 @@ from bench.quality_metrics.weights import torso_spine_share
 from services.rig.chain import chain_weights
 from services.rig.fitting import fit_skeleton
 from services.rig.heat import heat_weights
-from services.rig.segments import TORSO, body_segments, contiguous_segments
+from services.rig.segments import TORSO, body_segments, held_segments
 from services.rig.weights import bone_segments, top_influences, weld_surface
 from tests.support.creature_meshes import humanoid_mesh, inflated_humanoid_mesh, quadruped_mesh
 
@@ -102,9 +102,10 @@ def test_segments_split_the_skeleton_into_torso_and_limbs() -> None:
     )  # the arm leaves at the shoulder joint
 
 
-def test_a_patch_cut_off_from_its_segment_joins_the_one_holding_it() -> None:
+def test_a_held_patch_cut_off_from_its_segment_joins_the_one_holding_it() -> None:
     """A strip of quads: torso | arm | staff. The staff's far end lies nearer the spine than the hand
-    (labelled torso), but it touches the torso only through the arm: it moves with the arm."""
+    (labelled torso) and far from every bone, and touches the torso only through the arm: it moves
+    with the arm. A cut-off patch near its bones (body, not a held item) keeps its label."""
     columns = 12
     top = np.arange(columns + 1)
     bottom = top + columns + 1
@@ -116,7 +117,9 @@ def test_a_patch_cut_off_from_its_segment_joins_the_one_holding_it() -> None:
     )
     per_column = np.array([TORSO] * 6 + [1] * 3 + [TORSO] * 4)  # columns 9.. are the staff
     labels = np.concatenate([per_column, per_column])
-    merged = contiguous_segments(labels, faces)
+    far = np.concatenate([np.arange(columns + 1) >= 9] * 2)
+    merged = held_segments(labels, faces, far)
     for row in (merged[: columns + 1], merged[columns + 1 :]):
         assert (row[:6] == TORSO).all() and (row[6:] == 1).all()
-    assert (contiguous_segments(merged, faces) == merged).all()  # already contiguous: unchanged
+    assert (held_segments(merged, faces, far) == merged).all()  # already contiguous: unchanged
+    assert (held_segments(labels, faces, np.zeros_like(far)) == labels).all()  # body, not held
