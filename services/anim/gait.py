@@ -13,13 +13,19 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import numpy.typing as npt
 
 from services.anim import quaternions as quat
 from services.anim.quaternions import Floats
 
+Bools = npt.NDArray[np.bool_]
+
 MIN_CYCLE_FRAMES = 4
 LANDING = 0.2  # share of the swing at each end in which the foot rises or sets down in place ...
 LANDING_REACH = 0.15  # ... but reaching at most this share of the stance sweep further out
+BREAK_OVER = 0.08  # a hoof breaks over its toe for this share of its stance time, at most ...
+MAX_BREAK_OVER = 0.2  # ... this share of its swing
+SET_DOWN = 0.1  # share of a hoof's flight at the end in which it only comes down
 
 
 @dataclass(frozen=True)
@@ -37,6 +43,7 @@ class FootTrack:
     pitch: Floats  # (frames,) the foot's world pitch about +X (heel up is positive)
     toe_pitch: Floats  # (frames,) world pitch of a toe joint: flat on the ground in stance
     yaw: Floats | float = 0.0  # the foot's world heading about +Y (turning on the spot)
+    planted: Bools | None = None  # (frames,) when the foot bears weight and must be reached; None: always
 
 
 @dataclass(frozen=True)
@@ -120,3 +127,50 @@ def foot_track(gait: Gait, phase: Floats, ankle_rest: Floats, pivot_rest: Floats
     pitch = np.where(stance, stance_roll, swing_roll)
     toe_pitch = np.where(stance, 0.0, swing_roll * smoothstep(u / 0.25))
     return FootTrack(ankle=ankle, pitch=pitch, toe_pitch=toe_pitch)
+
+
+def still_ends(x: Floats | float) -> Floats:
+    """A septic ease from 0 to 1 with zero slope, curvature and jerk at both ends: a hoof eases out
+    of and into stillness over the ground, barely moving while it is still low."""
+    x = np.clip(np.asarray(x, dtype=np.float64), 0.0, 1.0)
+    return x**4 * (35.0 + x * (-84.0 + x * (70.0 - 20.0 * x)))
+
+
+def hoof_track(gait: Gait, phase: Floats, ankle_rest: Floats, pivot_rest: Floats) -> FootTrack:
+    """A hoof or paw over `phase` (0 = touch-down).
+
+    Stance: flat and fixed in the world, so the ankle and the toe both hold still while the body
+    travels over them. Swing: the hoof first breaks over its toe (the heel rising by `heel_roll`,
+    the toe staying put), then lifts and swings forward, easing out of and into stillness over the
+    ground, flattens by mid-swing and comes down flat and vertically where the stance begins.
+    Positions and velocities are continuous, across the loop too.
+    """
+    phase = np.mod(phase, 1.0)
+    sweep = gait.duty * gait.stride
+    stance = phase < gait.duty
+    s = np.where(stance, phase / gait.duty, 1.0)
+    u = np.where(stance, 0.0, (phase - gait.duty) / (1.0 - gait.duty))
+    ground = -sweep / gait.duty * (1.0 - gait.duty)  # the ground's z rate under the body per unit of swing
+    offset = ankle_rest - pivot_rest
+
+    ankle = np.broadcast_to(ankle_rest, (len(phase), 3)).copy()
+    ankle[:, 2] += 0.5 * sweep - sweep * s
+    breaking_share = min(MAX_BREAK_OVER, BREAK_OVER * gait.duty / (1.0 - gait.duty))
+    breaking = ~stance & (u < breaking_share)
+    roll = gait.heel_roll * smoothstep(u / breaking_share)
+    toe = np.broadcast_to(pivot_rest, (len(phase), 3)).copy()
+    toe[:, 2] += -0.5 * sweep + ground * u
+    ankle[breaking] = (toe + quat.rotate(quat.about_x(roll), offset))[breaking]
+
+    broken = pivot_rest + quat.rotate(quat.about_x(gait.heel_roll), offset)  # the ankle when it lifts
+    broken[2] += -0.5 * sweep + ground * breaking_share
+    x = np.clip((u - breaking_share) / (1.0 - breaking_share), 0.0, 1.0)
+    over_ground = ankle_rest[2] + 0.5 * sweep - broken[2] - ground * (1.0 - breaking_share)
+    flight = ~stance & ~breaking
+    forward = over_ground * still_ends(x / (1.0 - SET_DOWN))
+    ankle[flight, 2] = (broken[2] + ground * (u - breaking_share) + forward)[flight]
+    lift = broken[1] + (ankle_rest[1] - broken[1]) * smoothstep(x) + gait.lift * 16 * x**2 * (1 - x) ** 2
+    ankle[flight, 1] = lift[flight]
+    flattening = gait.heel_roll * (1.0 - smoothstep(x / 0.5))
+    pitch = np.where(breaking, roll, np.where(flight, flattening, 0.0))
+    return FootTrack(ankle=ankle, pitch=pitch, toe_pitch=np.zeros(len(phase)), planted=stance)

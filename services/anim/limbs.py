@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 import numpy as np
+import numpy.typing as npt
 
 from services.anim import quaternions as quat
 from services.anim.body import FORWARD, Body, Leg
@@ -39,11 +41,47 @@ def drop_to_reach(
     for name, leg in body.legs.items():
         hip = poser.rest(leg.upper) + poser.root_offset
         target = tracks[name].ankle + travel[:, None] * heading
-        horizontal2 = np.sum((target - hip)[:, [0, 2]] ** 2, axis=1)
-        reach = REACH_MARGIN * leg_reach(poser, leg)
-        allowed = np.sqrt(np.maximum(reach**2 - horizontal2, 0.0))
-        drop = max(drop, float(np.max((hip[:, 1] - target[:, 1]) - allowed)))
+        lowest = _lowest_reachable(hip, target, REACH_MARGIN * leg_reach(poser, leg))
+        drop = max(drop, float(np.max(lowest - target[:, 1])))
     return max(drop, 0.0)
+
+
+def reach_planted(
+    poser: Poser, body: Body, tracks: dict[str, FootTrack], travel: Floats
+) -> dict[str, FootTrack]:
+    """Sink the root until every planted foot target is within reach of its hip as posed (set the
+    spine first: a flexing back carries the shoulders up and down), then raise each swinging
+    foot the leg cannot reach until it can, so a swing lifts higher instead of the leg falling
+    short of its target (which would drag a foot near the ground)."""
+    heads = poser.positions()
+    hips = {name: heads[:, poser.index(leg.upper)] for name, leg in body.legs.items()}
+    targets = {name: tracks[name].ankle + travel[:, None] * FORWARD for name in body.legs}
+    reaches = {name: REACH_MARGIN * leg_reach(poser, leg) for name, leg in body.legs.items()}
+    drop = 0.0
+    for name in body.legs:
+        planted = _planted(tracks[name], poser.frames)
+        lowest = _lowest_reachable(hips[name][planted], targets[name][planted], reaches[name])
+        drop = max(drop, float(np.max(lowest - targets[name][planted, 1], initial=0.0)))
+    poser.root_offset[:, 1] -= drop
+    lifted = {}
+    for name in body.legs:
+        track, target = tracks[name], targets[name]
+        lowest = _lowest_reachable(hips[name] - [0.0, drop, 0.0], target, reaches[name])
+        ankle = track.ankle.copy()
+        ankle[:, 1] += np.where(_planted(track, poser.frames), 0.0, np.maximum(lowest - target[:, 1], 0.0))
+        lifted[name] = replace(track, ankle=ankle)
+    return lifted
+
+
+def _planted(track: FootTrack, frames: int) -> npt.NDArray[np.bool_]:
+    return np.ones(frames, dtype=bool) if track.planted is None else track.planted
+
+
+def _lowest_reachable(hip: Floats, target: Floats, reach: float) -> Floats:
+    """Per frame, the lowest height a leg of `reach` from `hip` reaches above the target's ground spot."""
+    horizontal2 = np.sum((target - hip)[:, [0, 2]] ** 2, axis=1)
+    lowest: Floats = hip[:, 1] - np.sqrt(np.maximum(reach**2 - horizontal2, 0.0))
+    return lowest
 
 
 def plant_legs(
@@ -51,9 +89,10 @@ def plant_legs(
 ) -> None:
     """Set every leg's rotations by two-bone IK so its ankle follows its track (plus the root's
     travel along `heading`): a planted foot stays where it is in the world (foot locking)."""
+    heads = poser.positions()  # a leg's hip does not move with the other legs: posed once
     for name, leg in body.legs.items():
         track = tracks[name]
-        hip = poser.position(leg.upper)
+        hip = heads[:, poser.index(leg.upper)]
         target = track.ankle + travel[:, None] * heading
         upper = poser.rest(leg.lower) - poser.rest(leg.upper)
         lower = poser.rest(leg.foot) - poser.rest(leg.lower)

@@ -9,6 +9,7 @@ jump, attack and death are one-shots.
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -17,14 +18,18 @@ import numpy as np
 
 from assetcore.geometry.model import Clip
 from services.anim import quaternions as quat
-from services.anim.body import Body
-from services.anim.gait import FootTrack, Gait, foot_track, keyed, timeline
-from services.anim.limbs import chain, drop_to_reach, plant_legs, standing
+from services.anim.body import Body, Leg
+from services.anim.gait import FootTrack, Gait, Timeline, hoof_track, keyed, timeline
+from services.anim.limbs import chain, plant_legs, reach_planted, standing
 from services.anim.moves import topple, turn_in_steps
 from services.anim.pose import Poser
 from services.anim.quaternions import Floats
 
 SPINE = ("Spine", "Spine1", "Spine2")
+SIDES = ("Left", "Right")
+LEG_CLEARANCE = 0.1  # leg lengths kept between the bones of a side's front and hind leg (legs have girth)
+MIN_STRIDE_SHARE = 0.4  # the clearance never shortens a stride below this share ...
+STRIDE_STEPS = 4  # ... and finds the longest clear stride to 2**-4 of the range
 NECK = ("Neck", "Head")
 TAU = 2.0 * math.pi
 
@@ -56,7 +61,7 @@ TROT = _Locomotion(
     tail=math.radians(10),
 )
 RUN = _Locomotion(
-    gait=Gait(cycle_s=0.45, stride=2.8, duty=0.3, lift=0.25, heel_roll=math.radians(20)),
+    gait=Gait(cycle_s=0.45, stride=2.8, duty=0.4, lift=0.25, heel_roll=math.radians(20)),
     phases={"HindLeft": 0.0, "HindRight": 0.1, "FrontLeft": 0.45, "FrontRight": 0.55},
     bob=0.05,
     flex=math.radians(10),
@@ -66,28 +71,68 @@ RUN = _Locomotion(
 
 
 def _locomotion(name: str, style: _Locomotion, body: Body, fps: float, in_place: bool) -> Clip:
+    """The gait cycle at its full stride, or, where a side's front and hind legs would pass closer
+    than LEG_CLEARANCE (a short-bodied, long-legged animal), at the longest stride that keeps them
+    clear (bisection: the gap shrinks as the stride grows)."""
+    line = timeline(style.gait.cycle_s * body.time_scale, fps)
+    poser = _pose_locomotion(style, body, line, 1.0, in_place)
+    clearance = LEG_CLEARANCE * body.leg_length
+    if _side_gap(poser, body) < clearance:
+        low, high = MIN_STRIDE_SHARE, 1.0
+        poser = _pose_locomotion(style, body, line, low, in_place)
+        for _ in range(STRIDE_STEPS):
+            middle = 0.5 * (low + high)
+            candidate = _pose_locomotion(style, body, line, middle, in_place)
+            if _side_gap(candidate, body) >= clearance:
+                low, poser = middle, candidate
+            else:
+                high = middle
+    return poser.to_clip(name, fps, loop=True)
+
+
+def _pose_locomotion(style: _Locomotion, body: Body, line: Timeline, share: float, in_place: bool) -> Poser:
+    """One cycle of the gait with `share` of its stride, posed."""
     legs = body.leg_length
     units = style.gait
-    line = timeline(units.cycle_s * body.time_scale, fps)
-    gait = Gait(line.duration, units.stride * legs, units.duty, units.lift * legs, units.heel_roll)
+    gait = Gait(line.duration, share * units.stride * legs, units.duty, units.lift * legs, units.heel_roll)
     phase = line.phase
     poser = Poser(body.skeleton, line.frames)
     travel = np.zeros(line.frames) if in_place else gait.stride * phase
     poser.root_offset[:, 1] = style.bob * legs * 0.5 * (np.cos(2 * TAU * phase) - 1.0)
     poser.root_offset[:, 2] = travel
-    tracks = {
-        leg_name: foot_track(gait, phase - style.phases[leg_name], poser.rest(leg.foot), leg.pivot)
-        for leg_name, leg in body.legs.items()
-    }
-    poser.root_offset[:, 1] -= drop_to_reach(poser, body, tracks, travel)
     arch = style.flex * np.sin(TAU * phase)
     yaw = style.sway * np.sin(TAU * phase)
     hips = quat.multiply(quat.about_y(yaw), quat.about_x(arch))
     chest = quat.multiply(quat.about_y(-yaw), quat.about_x(-arch))
     head = quat.about_x(0.5 * arch)
     _body(poser, body, hips=hips, chest=chest, head=head, tail_swing=style.tail * np.sin(TAU * phase - 1.0))
-    plant_legs(poser, body, tracks, travel)
-    return poser.to_clip(name, fps, loop=True)
+    tracks = {
+        name: hoof_track(gait, phase - style.phases[name], poser.rest(leg.foot), leg.pivot)
+        for name, leg in body.legs.items()
+    }
+    plant_legs(poser, body, reach_planted(poser, body, tracks, travel), travel)
+    return poser
+
+
+def _side_gap(poser: Poser, body: Body) -> float:
+    """The least distance, over the clip, between the bones (hip to toe) of a side's front and hind leg."""
+    heads = poser.positions()
+    t = np.linspace(0.0, 1.0, 6)[:, None, None]
+    gap = math.inf
+    for side in SIDES:
+        front, hind = (_leg_points(poser, heads, body.legs[f"{end}{side}"], t) for end in ("Front", "Hind"))
+        distances = np.linalg.norm(front[:, None] - hind[None, :], axis=-1)
+        gap = min(gap, float(distances.min()))
+    return gap
+
+
+def _leg_points(poser: Poser, heads: Floats, leg: Leg, t: Floats) -> Floats:
+    """Points (3 * len(t), frames, 3) along a leg's three bones, its hip to its toe."""
+    joints = [heads[:, poser.index(joint)] for joint in (leg.upper, leg.lower, leg.foot)]
+    toe = joints[-1] + quat.rotate(poser.get(leg.foot), leg.pivot - poser.rest(leg.foot))
+    ends = [*joints, toe]
+    points: Floats = np.concatenate([a + t * (b - a) for a, b in itertools.pairwise(ends)])
+    return points
 
 
 def _body(poser: Poser, body: Body, *, hips: Floats, chest: Floats, head: Floats, tail_swing: Floats) -> None:

@@ -3,6 +3,7 @@ strafes and the split jump do what their names say; hands stay outside the body.
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import replace
 
 import manifold3d
@@ -195,3 +196,68 @@ def test_the_wave_uses_the_hand_that_holds_the_shorter_thing(
     hands = _joint_paths(humanoid_model, clip, ["LeftHand", "RightHand", "Head"])
     raised = hands[:, :2, 1].min(axis=0) > hands[:, 2, 1].min() - 0.1  # at or above the head
     assert raised.tolist() == [waving == "Left", waving == "Right"]
+
+
+def _hoof_tips(model: Model, clip: Clip) -> Floats:
+    """World positions (frames, feet, 3) of each *Foot bone's tail: the toe of the hoof or paw."""
+    assert model.skeleton is not None
+    skeleton = model.skeleton
+    rotations, heads = world_pose(skeleton, clip)
+    feet = [j for j, name in enumerate(skeleton.names) if name.endswith("Foot")]
+    bones = (skeleton.tails[feet] - skeleton.heads[feet]).astype(np.float64)
+    tips: Floats = heads[:, feet] + np.einsum("tfij,fj->tfi", rotations[:, feet], bones)
+    return tips
+
+
+def test_every_quadruped_clip_keeps_planted_hooves_still(quadruped_model: Model) -> None:
+    """Hooves stay flat and fixed while planted: both the ankle (the Foot joint) and the toe (the
+    contact point) hold still, in every clip, travelling or not."""
+    assert quadruped_model.skeleton is not None
+    hooves = [name for name in quadruped_model.skeleton.names if name.endswith("Foot")]
+    for clip in quadruped_model.clips:
+        speeds = _planted_speeds(quadruped_model, clip, hooves)
+        assert speeds.size > 0 and speeds.mean() < 0.02, clip.name
+        tips = _hoof_tips(quadruped_model, clip)
+        low = tips[:, :, 1] <= tips[:, :, 1].min(axis=0) + PLANTED
+        steps = np.linalg.norm(np.diff(tips[:, :, [0, 2]], axis=0), axis=2) * clip.fps
+        assert steps[low[1:] & low[:-1]].mean() < 0.02, clip.name
+
+
+def _leg_bones(model: Model, clip: Clip, leg: str) -> Floats:
+    """Points (frames, 15, 3) along a leg's bones from hip to toe, in the hips' frame."""
+    assert model.skeleton is not None
+    skeleton = model.skeleton
+    rotations, heads = world_pose(skeleton, clip)
+    joints = [skeleton.names.index(f"{leg}{part}") for part in ("UpperLeg", "LowerLeg", "Foot")]
+    foot = joints[-1]
+    toe = heads[:, foot] + rotations[:, foot] @ (skeleton.tails[foot] - skeleton.heads[foot]).astype(
+        np.float64
+    )
+    ends = [heads[:, j] for j in joints] + [toe]
+    t = np.linspace(0.0, 1.0, 5)[None, :, None]
+    points = np.concatenate([a[:, None] + t * (b - a)[:, None] for a, b in itertools.pairwise(ends)], axis=1)
+    hips = skeleton.names.index("Hips")
+    local: Floats = np.einsum("tji,tpj->tpi", rotations[:, hips], points - heads[:, hips, None])
+    return local
+
+
+def test_quadruped_legs_never_cross(quadruped_model: Model) -> None:
+    """In every clip a side's front and hind legs stay apart (the bones keep a tenth of a leg length
+    between them), and the left legs stay left of the right ones (in the hips' frame)."""
+    assert quadruped_model.skeleton is not None
+    leg_length = float(
+        quadruped_model.skeleton.heads[quadruped_model.skeleton.names.index("HindLeftUpperLeg"), 1]
+    )
+    for clip in quadruped_model.clips:
+        bones = {
+            f"{end}{side}": _leg_bones(quadruped_model, clip, f"{end}{side}")
+            for end in ("Front", "Hind")
+            for side in ("Left", "Right")
+        }
+        for side in ("Left", "Right"):
+            front, hind = bones[f"Front{side}"], bones[f"Hind{side}"]
+            gap = np.linalg.norm(front[:, :, None] - hind[:, None, :], axis=-1).min()
+            assert gap > 0.09 * leg_length, (clip.name, side)
+        for end in ("Front", "Hind"):
+            left, right = bones[f"{end}Left"][:, 5:, 0], bones[f"{end}Right"][:, 5:, 0]  # knee down
+            assert (left.min(axis=1) > right.max(axis=1)).all(), (clip.name, end)
