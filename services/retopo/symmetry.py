@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import manifold3d
 import numpy as np
+import numpy.typing as npt
 
 from assetcore.geometry import meshops
 from services.retopo.repair import from_manifold, to_manifold
@@ -18,7 +19,10 @@ SYMMETRY_TOLERANCE = 0.01  # of the bounding-box diagonal
 SYMMETRY_QUANTILE = 99.0
 SYMMETRY_SAMPLES = 4000
 MIRROR_X = (1.0, 0.0, 0.0)
-PLANE_SNAP = 1e-7  # of the largest extent: vertices this close to x = 0 lie on the plane
+# Vertices this close to x = 0 (a share of the half's median edge) are put on the plane: the
+# simplifier leaves some a fraction of a millimetre off it, and each would face its mirror image
+# across a sub-millimetre sliver edge that any skinning stretches many times over.
+PLANE_SNAP = 0.05
 
 
 def is_near_symmetric(solid: manifold3d.Manifold) -> bool:
@@ -34,6 +38,18 @@ def positive_half(solid: manifold3d.Manifold) -> manifold3d.Manifold:
     return solid.trim_by_plane(MIRROR_X, 0.0)
 
 
+def snapped_to_plane(
+    positions: npt.NDArray[np.float64], faces: npt.NDArray[np.int64]
+) -> npt.NDArray[np.float64]:
+    """`positions` with every vertex within PLANE_SNAP median edges of x = 0 put on it."""
+    snapped = positions.copy()
+    if len(faces):
+        edges = positions[faces] - positions[np.roll(faces, 1, axis=1)]
+        snap = PLANE_SNAP * float(np.median(np.linalg.norm(edges, axis=2)))
+        snapped[np.abs(snapped[:, 0]) <= snap, 0] = 0.0
+    return snapped
+
+
 def mirrored_whole(half: manifold3d.Manifold) -> manifold3d.Manifold:
     """A half and its mirror image, joined along their common cap.
 
@@ -42,8 +58,7 @@ def mirrored_whole(half: manifold3d.Manifold) -> manifold3d.Manifold:
     halves only touch and so is not watertight once welded.
     """
     positions, faces = from_manifold(half)
-    extent = float(np.ptp(positions, axis=0).max())
-    positions[np.abs(positions[:, 0]) <= PLANE_SNAP * extent, 0] = 0.0
+    positions = snapped_to_plane(positions, faces)
     on_plane = positions[:, 0] == 0.0
     side = faces[~on_plane[faces].all(axis=1)]
     mirror = positions * (-1.0, 1.0, 1.0)
