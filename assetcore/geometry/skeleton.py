@@ -18,9 +18,17 @@ Humanoids use Mixamo-style joint names without the "mixamorig:" prefix. Engines 
 | LeftLeg        | LeftLowerLeg   | LeftLowerLeg                  |
 | LeftFoot       | LeftFoot       | LeftFoot                      |
 | LeftToeBase    | LeftToes       | LeftToes                      |
+| LeftHandThumb1 | Left Thumb Proximal | LeftThumbMetacarpal      |
+| LeftHandThumb2 | Left Thumb Intermediate | LeftThumbProximal    |
+| LeftHandThumb3 | Left Thumb Distal | LeftThumbDistal            |
+| LeftHandIndex1 | Left Index Proximal | LeftIndexProximal        |
+| LeftHandIndex2 | Left Index Intermediate | LeftIndexIntermediate |
+| LeftHandIndex3 | Left Index Distal | LeftIndexDistal            |
 
-(Right* likewise.) HeadTop_End, LeftToe_End and RightToe_End are Mixamo's non-deforming leaf
-joints; engines ignore them and the export step may strip them.
+(Right* likewise; Middle, Ring and Pinky as Index, Pinky being Unity's "Little" and Godot's
+LittleX.) HeadTop_End, LeftToe_End, RightToe_End and the finger tips LeftHandIndex4 etc. are
+Mixamo's non-deforming leaf joints; engines ignore them and the export step may strip them.
+Fingers are optional: the rig adds them only where the hand can hold them (services.rig.fingers).
 
 Quadrupeds (this project's convention, glTF axes: the animal faces +Z, its left is +X):
 Hips (root, pelvis above the hind legs) -> Spine -> Spine1 -> Spine2 (chest above the front
@@ -75,6 +83,26 @@ HUMANOID_LAYOUT: tuple[tuple[str, str | None], ...] = (
     ),
 )
 
+FINGERS = ("Thumb", "Index", "Middle", "Ring", "Pinky")  # thumb side first
+FINGER_JOINTS = 4  # three phalanges and the tip's leaf joint, as Mixamo names them
+
+
+def finger_chain(side: str, finger: str) -> tuple[str, ...]:
+    """One finger's joints from the knuckle out: LeftHandIndex1 .. LeftHandIndex4 (the tip's leaf)."""
+    return tuple(f"{side}Hand{finger}{i}" for i in range(1, FINGER_JOINTS + 1))
+
+
+def finger_layout(side: str) -> tuple[tuple[str, str | None], ...]:
+    """The finger joints of one hand in parent-first order, each chain hanging from {side}Hand."""
+    layout: list[tuple[str, str | None]] = []
+    for finger in FINGERS:
+        chain = finger_chain(side, finger)
+        layout += [(name, f"{side}Hand" if i == 0 else chain[i - 1]) for i, name in enumerate(chain)]
+    return tuple(layout)
+
+
+_FINGER_TIPS = frozenset(finger_chain(side, finger)[-1] for side in SIDES for finger in FINGERS)
+
 QUADRUPED_LEGS = tuple(f"{end}{side}" for end in ("Front", "Hind") for side in SIDES)
 
 
@@ -100,8 +128,8 @@ def quadruped_layout(tail_joints: int) -> tuple[tuple[str, str | None], ...]:
 
 
 def is_end_joint(name: str) -> bool:
-    """Leaf joints that only mark where a chain ends; they carry no skin weights."""
-    return name.endswith("_End")
+    """Leaf joints that only mark where a chain ends (*_End, finger tips); they carry no skin weights."""
+    return name.endswith("_End") or name in _FINGER_TIPS
 
 
 def build_skeleton(

@@ -1,10 +1,11 @@
 """Engine humanoid bone maps: which of our joints is which bone of Unity's Humanoid avatar and of
 Godot's SkeletonProfileHumanoid, and whether the skeleton's hierarchy agrees with the profile's.
 
-The profiles are data transcribed from the engines' documentation (cited at each). Only the body
-bones are listed: eyes, jaw and fingers are optional in both engines and our rig has none.
-A map is built from the exported skeleton's own names, so it follows every renaming the export
-step applies (Godot's profile names, the "mixamorig:" prefix).
+The profiles are data transcribed from the engines' documentation (cited at each): the body bones
+and the optional finger bones (the rig adds fingers where the hands can hold them); eyes and jaw,
+optional in both engines, are left out as our rig has none. A map is built from the exported
+skeleton's own names, so it follows every renaming the export step applies (Godot's profile names,
+the "mixamorig:" prefix).
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from assetcore.geometry.model import Skeleton
-from assetcore.geometry.skeleton import SIDES
+from assetcore.geometry.skeleton import FINGERS, SIDES, finger_chain
 
 
 @dataclass(frozen=True)
@@ -25,6 +26,12 @@ class BoneProfile:
     docs: str
     parents: Mapping[str, str | None]
     required: frozenset[str]
+    joint_bones: Mapping[str, str]  # our Mixamo-style joint name -> the profile's bone
+
+    def bone_of(self, joint: str) -> str | None:
+        """The profile bone a (prefix-free) joint name stands for: a Mixamo name or the bone's own."""
+        bone = self.joint_bones.get(joint, joint)
+        return bone if bone in self.parents else None
 
     def mapped_parent(self, bone: str, mapped: Mapping[str, str]) -> str | None:
         """The bone's nearest ancestor in the profile that the map assigns (optional bones skipped)."""
@@ -67,39 +74,30 @@ _SPINE: dict[str, str | None] = {
 }
 _REQUIRED_LIMB_BONES = ("UpperArm", "LowerArm", "Hand", "UpperLeg", "LowerLeg", "Foot")
 
-# Unity: the Avatar Mapping tab (https://docs.unity3d.com/Manual/ConfiguringtheAvatar.html) marks
-# the required bones; HumanTrait.RequiredBone and HumanTrait.GetParentBone
-# (https://docs.unity3d.com/ScriptReference/HumanTrait.html) give the same set and the parents.
-UNITY_HUMANOID = BoneProfile(
-    key="unity_humanoid",
-    title="Unity Humanoid avatar",
-    docs="https://docs.unity3d.com/Manual/ConfiguringtheAvatar.html",
-    parents={"Hips": None, **_SPINE, **_limbs("UpperChest")},
-    required=frozenset(
-        {"Hips", "Spine", "Head", *(f"{side}{bone}" for side in SIDES for bone in _REQUIRED_LIMB_BONES)}
-    ),
-)
+# Each profile's words for a finger and its three bones from the hand out (Mixamo's Finger1..3).
+# Unity (HumanTrait.BoneName): "Left Thumb Proximal" .. "Left Little Distal", the thumb's first bone
+# called proximal; Godot: LeftThumbMetacarpal/Proximal/Distal, LeftIndexProximal/Intermediate/Distal.
+_FINGER_WORDS = dict(zip(FINGERS, ("Thumb", "Index", "Middle", "Ring", "Little"), strict=True))
+_UNITY_PHALANGES = ("Proximal", "Intermediate", "Distal")
+_GODOT_PHALANGES = {"Thumb": ("Metacarpal", "Proximal", "Distal")}
 
-# Godot 4: https://docs.godotengine.org/en/stable/classes/class_skeletonprofilehumanoid.html shows
-# the tree; the `require` flags are set in scene/resources/skeleton_profile.cpp
-# (SkeletonProfileHumanoid's constructor): Hips, Spine, Head, shoulders, arms, hands and legs.
-# Root is the profile's optional root bone (our rig's root is Hips).
-GODOT_HUMANOID = BoneProfile(
-    key="godot_humanoid",
-    title="Godot SkeletonProfileHumanoid",
-    docs="https://docs.godotengine.org/en/stable/classes/class_skeletonprofilehumanoid.html",
-    parents={"Root": None, "Hips": "Root", **_SPINE, **_limbs("UpperChest")},
-    required=frozenset(
-        {
-            "Hips",
-            "Spine",
-            "Head",
-            *(f"{side}{bone}" for side in SIDES for bone in ("Shoulder", *_REQUIRED_LIMB_BONES)),
-        }
-    ),
-)
 
-PROFILES = {profile.key: profile for profile in (UNITY_HUMANOID, GODOT_HUMANOID)}
+def _finger_bones(*, godot: bool) -> tuple[dict[str, str | None], dict[str, str]]:
+    """One profile's finger bones: each bone's parent, and our joint name -> bone."""
+    parents: dict[str, str | None] = {}
+    joints: dict[str, str] = {}
+    for side in SIDES:
+        for finger in FINGERS:
+            word = _FINGER_WORDS[finger]
+            parent = f"{side}Hand"
+            phalanges = _GODOT_PHALANGES.get(finger, _UNITY_PHALANGES) if godot else _UNITY_PHALANGES
+            for joint, phalanx in zip(finger_chain(side, finger)[:3], phalanges, strict=True):  # not the tip
+                bone = f"{side}{word}{phalanx}" if godot else f"{side} {word} {phalanx}"
+                parents[bone] = parent
+                joints[joint] = bone
+                parent = bone
+    return parents, joints
+
 
 # Our (Mixamo-style) humanoid joint names -> the bone names both profiles share
 MIXAMO_TO_HUMANOID: dict[str, str] = {
@@ -125,6 +123,45 @@ MIXAMO_TO_HUMANOID: dict[str, str] = {
     },
 }
 
+_UNITY_FINGERS, _UNITY_FINGER_JOINTS = _finger_bones(godot=False)
+_GODOT_FINGERS, _GODOT_FINGER_JOINTS = _finger_bones(godot=True)
+
+# Unity: the Avatar Mapping tab (https://docs.unity3d.com/Manual/ConfiguringtheAvatar.html) marks
+# the required bones; HumanTrait.RequiredBone and HumanTrait.GetParentBone
+# (https://docs.unity3d.com/ScriptReference/HumanTrait.html) give the same set and the parents.
+UNITY_HUMANOID = BoneProfile(
+    key="unity_humanoid",
+    title="Unity Humanoid avatar",
+    docs="https://docs.unity3d.com/Manual/ConfiguringtheAvatar.html",
+    parents={"Hips": None, **_SPINE, **_limbs("UpperChest"), **_UNITY_FINGERS},
+    required=frozenset(
+        {"Hips", "Spine", "Head", *(f"{side}{bone}" for side in SIDES for bone in _REQUIRED_LIMB_BONES)}
+    ),
+    joint_bones={**MIXAMO_TO_HUMANOID, **_UNITY_FINGER_JOINTS},
+)
+
+# Godot 4: https://docs.godotengine.org/en/stable/classes/class_skeletonprofilehumanoid.html shows
+# the tree; the `require` flags are set in scene/resources/skeleton_profile.cpp
+# (SkeletonProfileHumanoid's constructor): Hips, Spine, Head, shoulders, arms, hands and legs.
+# Root is the profile's optional root bone (our rig's root is Hips).
+GODOT_HUMANOID = BoneProfile(
+    key="godot_humanoid",
+    title="Godot SkeletonProfileHumanoid",
+    docs="https://docs.godotengine.org/en/stable/classes/class_skeletonprofilehumanoid.html",
+    parents={"Root": None, "Hips": "Root", **_SPINE, **_limbs("UpperChest"), **_GODOT_FINGERS},
+    required=frozenset(
+        {
+            "Hips",
+            "Spine",
+            "Head",
+            *(f"{side}{bone}" for side in SIDES for bone in ("Shoulder", *_REQUIRED_LIMB_BONES)),
+        }
+    ),
+    joint_bones={**MIXAMO_TO_HUMANOID, **_GODOT_FINGER_JOINTS},
+)
+
+PROFILES = {profile.key: profile for profile in (UNITY_HUMANOID, GODOT_HUMANOID)}
+
 
 def bone_map(skeleton: Skeleton, profile: BoneProfile, *, prefix: str = "") -> dict[str, str]:
     """Profile bone -> joint name, for the joints named `prefix` + a Mixamo or a profile bone name."""
@@ -132,9 +169,8 @@ def bone_map(skeleton: Skeleton, profile: BoneProfile, *, prefix: str = "") -> d
     for name in skeleton.names:
         if not name.startswith(prefix):
             continue
-        bare = name[len(prefix) :]
-        bone = MIXAMO_TO_HUMANOID.get(bare, bare)
-        if bone in profile.parents and bone not in mapped:
+        bone = profile.bone_of(name[len(prefix) :])
+        if bone is not None and bone not in mapped:
             mapped[bone] = name
     return mapped
 

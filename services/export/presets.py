@@ -52,12 +52,14 @@ import re
 from dataclasses import dataclass, field
 from typing import Literal
 
-from services.export.bone_maps import GODOT_HUMANOID, MIXAMO_TO_HUMANOID, UNITY_HUMANOID
+from services.export.bone_maps import GODOT_HUMANOID, UNITY_HUMANOID
 
 Case = Literal["snake", "pascal"]
 
-# Mixamo-style joint names (the rig step's) -> Godot SkeletonProfileHumanoid names
-GODOT_HUMANOID_JOINTS = {mixamo: bone for mixamo, bone in MIXAMO_TO_HUMANOID.items() if mixamo != bone}
+# Mixamo-style joint names (the rig step's, fingers included) -> Godot SkeletonProfileHumanoid names
+GODOT_HUMANOID_JOINTS = {
+    mixamo: bone for mixamo, bone in GODOT_HUMANOID.joint_bones.items() if mixamo != bone
+}
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,8 @@
 """The rig step's work shared by its backends; a backend supplies only the skin-weight solver.
 
-mesh GLB -> checks -> skeleton fitted to the shape -> weights on the welded surface -> top-4
-skin on LOD0 -> weights carried to the LODs -> skinned GLBs and a preview with the bones.
+mesh GLB -> checks -> skeleton fitted to the shape -> weights on the welded surface -> finger
+chains where the hands can hold them (humanoids, services.rig.fingers) -> top-4 skin on LOD0 ->
+weights carried to the LODs -> skinned GLBs and a preview with the bones.
 A static rig passes the meshes through unchanged.
 """
 
@@ -15,6 +16,7 @@ from assetcore.geometry.gltf import read_glb, write_glb
 from assetcore.geometry.model import Model, Skeleton
 from assetcore.geometry.preview import render_mesh_preview, render_model_preview
 from assetcore.worker.backend import ErrorCode, OutputFile, Progress, StepError, StepOutput, StepRequest
+from services.rig.fingers import add_fingers
 from services.rig.fitting import fit_skeleton
 from services.rig.mesh_checks import check_riggable
 from services.rig.options import RigOptions
@@ -44,6 +46,8 @@ def rig_asset(request: StepRequest, progress: Progress, solve_weights: SkinSolve
     progress(0.3, f"skin weights for {skeleton.joint_count} joints")
     surface = weld_surface(source.mesh)
     dense = solve_weights(surface, skeleton, grid, _span(progress, 0.3, 0.8), notes)
+    if kind == "humanoid":
+        skeleton, dense = add_fingers(surface.positions, dense, skeleton, options.fingers, notes)
     skin = top_influences(dense[surface.index])
     rigged = Model(mesh=source.mesh, skeleton=skeleton, skin=skin)
     files = [OutputFile("rigged", GLB_MEDIA_TYPE, write_glb(rigged))]
