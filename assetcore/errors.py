@@ -43,6 +43,7 @@ class ApiError(Exception):
 
 # Codes of InvalidArgument errors a client may act on (besides INVALID_ARGUMENT):
 UNSUPPORTED_SUBJECT = "UNSUPPORTED_SUBJECT"  # the configured tti backend cannot draw the prompt's subject
+SAFETY_REJECTED = "SAFETY_REJECTED"  # the content policy refuses the prompt (a flagged image, in a step)
 
 
 class InvalidArgument(ApiError):
@@ -73,6 +74,20 @@ class FailedPrecondition(ApiError):
 class ResourceExhausted(ApiError):
     grpc_code = grpc.StatusCode.RESOURCE_EXHAUSTED
     code = "QUOTA_EXCEEDED"
+
+
+class RateLimited(ApiError):
+    """Too many mutations from one API key or tenant; `retry_after_s`: when a token is back
+    (a google.rpc.RetryInfo detail on the wire, `extensions.retryAfter` in GraphQL)."""
+
+    grpc_code = grpc.StatusCode.RESOURCE_EXHAUSTED
+    code = "RATE_LIMITED"
+
+    def __init__(
+        self, message: str, *, retry_after_s: float, field: str = "", code: str | None = None
+    ) -> None:
+        super().__init__(message, field=field, code=code)
+        self.retry_after_s = retry_after_s
 
 
 class Unavailable(ApiError):

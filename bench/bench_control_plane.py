@@ -78,6 +78,8 @@ def environment(data_dir: Path, orchestrator: str, concurrency: int) -> dict[str
         "ASSETCORE_WORKER__CONCURRENCY": str(concurrency),
         "ASSETCORE_MAX_ACTIVE_JOBS_PER_TENANT": "1000000",
         "ASSETCORE_MAX_JOBS_PER_TENANT_PER_DAY": "1000000",
+        "ASSETCORE_RATE_LIMITS__KEY_BURST": "1000000",  # jobs are submitted up front
+        "ASSETCORE_RATE_LIMITS__TENANT_BURST": "1000000",
         "ASSETCORE_LOG_LEVEL": "WARNING",
     }
 
@@ -90,6 +92,7 @@ def settings_for(data_dir: Path, concurrency: int) -> Settings:
         worker={"concurrency": concurrency},
         max_active_jobs_per_tenant=1_000_000,
         max_jobs_per_tenant_per_day=1_000_000,
+        rate_limits={"key_burst": 1_000_000, "tenant_burst": 1_000_000},
     )
 
 

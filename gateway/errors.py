@@ -4,8 +4,9 @@ One schema extension (`ErrorMapping`) gives every error of every result its code
 resolvers ran, so resolvers never wrap calls: they raise ApiError (or let the orchestrator
 client's ApiError through) and the extension maps it.
 
-- ApiError: its code, and its field. Orchestrator fields are protobuf paths of the request
-  (input.constraints.poly_budget, job_id); they are shown in this API's names: renamed to the
+- ApiError: its code, and its field (a RateLimited error also `retryAfter`: seconds, rounded up).
+  Orchestrator fields are protobuf paths of the request (input.constraints.poly_budget,
+  job_id); they are shown in this API's names: renamed to the
   operation's argument names per root field (job_id -> id of `job(id:)`, see schema.py's
   ARGUMENTS) and camel-cased (input.constraints.polyBudget).
 - GraphQL's own input errors (a bad enum value, an Int out of 32-bit range, a missing
@@ -20,6 +21,7 @@ quotes what a client sent (a field name, a variable's value) whole.
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Iterator, Mapping
 from typing import Any
@@ -29,7 +31,7 @@ from graphql.language import ArgumentNode, FieldNode, InlineFragmentNode, ListVa
 from strawberry.extensions import SchemaExtension
 from strawberry.types import ExecutionResult as StrawberryExecutionResult
 
-from assetcore.errors import ApiError, shorten_quotes
+from assetcore.errors import ApiError, RateLimited, shorten_quotes
 from assetcore.rpc.status import MAX_MESSAGE_BYTES, bounded
 from gateway.limits import limit_code
 
@@ -64,9 +66,16 @@ def short_message(message: str) -> str:
     return bounded(shorten_quotes(message), MAX_MESSAGE_BYTES)
 
 
+def retry_extensions(error: ApiError) -> dict[str, object]:
+    """`retryAfter` (whole seconds, at least 1) for a RateLimited error; {} for others."""
+    if not isinstance(error, RateLimited):
+        return {}
+    return {"retryAfter": max(1, math.ceil(error.retry_after_s))}
+
+
 def to_graphql(error: ApiError, renames: Mapping[str, str] | None = None) -> GraphQLError:
     """A standalone GraphQL error for an ApiError (code, and the field in this API's names)."""
-    extensions: dict[str, object] = {"code": error.code}
+    extensions: dict[str, object] = {"code": error.code, **retry_extensions(error)}
     if error.field:
         extensions["field"] = api_field(error.field, renames)
     return GraphQLError(short_message(error.message), extensions=extensions)
@@ -173,7 +182,11 @@ def map_error(error: GraphQLError, document: DocumentNode | None, renames: Renam
         classify(error, document)
         error.message = short_message(error.message)
         return error
-    extensions: dict[str, Any] = {**(error.extensions or {}), "code": original.code}
+    extensions: dict[str, Any] = {
+        **(error.extensions or {}),
+        "code": original.code,
+        **retry_extensions(original),
+    }
     if original.field:
         root = _root_field(error, document)
         extensions["field"] = api_field(original.field, renames.get(root or ""))

@@ -282,5 +282,26 @@ queue_messages = Table(
     Column("receive_count", Integer, nullable=False, default=0),
     Column("max_receives", Integer, nullable=False),
     Column("receipt", String(40)),
+    Column("fair_group", String(80), nullable=False, server_default=""),  # the tenant: fair dequeue
     Index(None, "queue", "visible_at"),
+)
+
+# When each tenant (fair group) of a queue was last served: the SQL queue's claim serves the
+# least recently served group first, round-robin across tenants (assetcore/queues/fair.py).
+queue_turns = Table(
+    "queue_turns",
+    metadata,
+    Column("queue", String(100), primary_key=True),
+    Column("fair_group", String(80), primary_key=True),
+    Column("served_at", Float, nullable=False),
+)
+
+# Token buckets of the mutation rate limits (services/orchestrator/rate_limits.py), one row per
+# bucket ("key:<api key id>", "tenant:<tenant id>"), shared by every orchestrator replica.
+rate_buckets = Table(
+    "rate_buckets",
+    metadata,
+    Column("bucket", String(120), primary_key=True),
+    Column("tokens", Float, nullable=False),
+    Column("updated_at", Float, nullable=False),
 )

@@ -33,7 +33,7 @@ from sqlalchemy import Connection, bindparam, delete, or_, select, update
 from assetcore.db.database import Database
 from assetcore.db.schema import outbox
 from assetcore.events.base import EventPublisher
-from assetcore.proto.v1 import events_pb2
+from assetcore.proto.v1 import events_pb2, step_pb2
 from assetcore.queues.base import OutgoingMessage, StepQueue
 
 log = logging.getLogger(__name__)
@@ -169,7 +169,9 @@ class OutboxRelay:
 
     async def _publish(self, rows: Sequence[Row]) -> None:
         tasks = [
-            OutgoingMessage(r["topic"], r["payload"], r["priority"], r["delay_s"])
+            OutgoingMessage(
+                r["topic"], r["payload"], r["priority"], r["delay_s"], group=_tenant(r["payload"])
+            )
             for r in rows
             if r["kind"] == "enqueue"
         ]
@@ -188,6 +190,11 @@ class OutboxRelay:
             outbox.c.published_at.is_not(None), outbox.c.published_at < now - self._retention_s
         )
         await self._db.write(lambda conn: conn.execute(old))
+
+
+def _tenant(task: bytes) -> str:
+    """A StepTask's tenant: its queue message's fairness group (tenants take turns)."""
+    return str(step_pb2.StepTask.FromString(task).tenant_id)
 
 
 def _mark(conn: Connection, rows: Sequence[Row]) -> None:

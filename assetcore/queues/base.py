@@ -6,6 +6,11 @@ the worker extends it while working (heartbeat), deletes it when done, or makes 
 again (release, retry delay). A message received `max_receives` times without being deleted
 moves to the queue's DLQ on the next receive. Each receive issues a new receipt; only the
 latest receipt can delete or extend a message.
+
+Fairness: every message names its tenant (`group`). Within one priority, consumers are served
+the tenants with waiting messages in turn, so one tenant's burst cannot starve another's
+single message: the SQL queue claims round-robin across groups (fair.py), SQS fair queues
+do it from the messages' MessageGroupId.
 """
 
 from __future__ import annotations
@@ -37,6 +42,7 @@ class OutgoingMessage:
     body: bytes
     priority: int = 0
     delay_s: float = 0.0
+    group: str = ""  # the tenant the message is for: consumers take tenants in turn
 
 
 @dataclass(frozen=True)
@@ -56,8 +62,11 @@ class StaleReceipt(QueueError):
 
 
 class StepQueue(Protocol):
-    async def send(self, queue: str, body: bytes, *, priority: int = 0, delay_s: float = 0.0) -> str:
-        """Enqueue; returns the message id. Higher priority is received first where supported."""
+    async def send(
+        self, queue: str, body: bytes, *, priority: int = 0, delay_s: float = 0.0, group: str = ""
+    ) -> str:
+        """Enqueue; returns the message id. Higher priority is received first where supported;
+        `group` is the tenant (see the module's docstring on fairness)."""
 
     async def send_many(self, messages: Sequence[OutgoingMessage]) -> None:
         """Enqueue several messages in as few round trips as the backend allows."""

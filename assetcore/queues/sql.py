@@ -4,7 +4,8 @@ Claiming is one statement: an UPDATE over the best visible rows that sets a new 
 bumps the receive count and pushes visible_at out by the lease. On PostgreSQL the candidate
 rows are locked with SKIP LOCKED so consumers never block each other; on SQLite the write
 transaction (BEGIN IMMEDIATE) serialises claims. A row claimed past its max_receives goes
-to the DLQ instead, as SQS's redrive does on the next receive.
+to the DLQ instead, as SQS's redrive does on the next receive. Within a priority, tenants
+take turns (fair.py): the claim records which tenants it served in the same transaction.
 
 Idle consumers look first without the write lock and poll with a backoff; a send wakes
 them at once (in this process through an event, in others through the doorbell).
@@ -18,13 +19,14 @@ import uuid
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Connection, and_, bindparam, case, delete, func, or_, select, update
+from sqlalchemy import Connection, and_, bindparam, delete, func, or_, select, update
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.sql import Executable
 
 from assetcore.db.database import Database, close_database, open_database
 from assetcore.db.schema import queue_messages as qm
+from assetcore.queues import fair
 from assetcore.queues.base import (
     DLQ_SUFFIX,
     OutgoingMessage,
@@ -56,18 +58,12 @@ DEAD_LETTER = (
 
 
 def _claim_statements(queues: tuple[str, ...], lock_rows: bool) -> tuple[Any, Any]:
-    """(look, claim) for one list of queues; earlier queues first, then priority, then age."""
+    """(look, claim) for one list of queues; earlier queues first, then priority, then fair turns."""
     visible = and_(qm.c.queue.in_(queues), qm.c.visible_at <= bindparam("now"))
     look = select(qm.c.id).where(visible).limit(1)
-    rank = case({name: i for i, name in enumerate(queues)}, value=qm.c.queue)
-    candidates = (
-        select(qm.c.id).where(visible).order_by(rank, qm.c.priority.desc(), qm.c.id).limit(bindparam("limit"))
-    )
-    if lock_rows:
-        candidates = candidates.with_for_update(skip_locked=True)
     claim = (
         update(qm)
-        .where(qm.c.id.in_(candidates.scalar_subquery()))
+        .where(qm.c.id.in_(fair.candidates(queues, lock_rows)))
         .values(
             receive_count=qm.c.receive_count + 1,
             visible_at=bindparam("lease_until"),
@@ -81,13 +77,16 @@ def _claim_statements(queues: tuple[str, ...], lock_rows: bool) -> tuple[Any, An
             qm.c.receive_count,
             qm.c.max_receives,
             qm.c.enqueued_at,
+            qm.c.fair_group,
         )
     )
     return look, claim
 
 
-def _claim_rows(conn: Connection, claim: Any, params: dict[str, Any]) -> list[Any]:
+def _claim_rows(conn: Connection, claim: Any, turns: Any, params: dict[str, Any]) -> list[Any]:
     rows = conn.execute(claim, params).all()
+    if rows:
+        conn.execute(turns, fair.served(rows, params["now"]))
     exhausted = [r.id for r in rows if r.receive_count > r.max_receives]
     if exhausted:  # received max_receives times already: to the DLQ, as SQS's redrive does
         conn.execute(TO_DLQ, {"b_ids": exhausted, "b_now": time.time()})
@@ -123,6 +122,7 @@ class SqlStepQueue:
         self._max_poll_interval_s = max_poll_interval_s
         self._idle = True
         self._statements: dict[tuple[str, ...], tuple[Any, Any]] = {}
+        self._record_turns = fair.record_turns(self._db.sqlite)
 
     async def _write(self, fn: Any) -> Any:
         try:
@@ -130,14 +130,19 @@ class SqlStepQueue:
         except DBAPIError as exc:
             raise QueueError(f"queue database: {exc.orig}") from exc
 
-    async def send(self, queue: str, body: bytes, *, priority: int = 0, delay_s: float = 0.0) -> str:
-        return (await self._insert([OutgoingMessage(queue, body, priority, delay_s)]))[0]
+    async def send(
+        self, queue: str, body: bytes, *, priority: int = 0, delay_s: float = 0.0, group: str = ""
+    ) -> str:
+        return (await self._insert([OutgoingMessage(queue, body, priority, delay_s, group)]))[0]
 
     async def send_many(self, messages: Sequence[OutgoingMessage]) -> None:
         if messages:
             await self._insert(messages)
 
     async def _insert(self, messages: Sequence[OutgoingMessage]) -> list[str]:
+        for m in messages:
+            if len(m.group) > fair.MAX_GROUP_CHARS:
+                raise ValueError(f"group {m.group[:20]!r}… is longer than {fair.MAX_GROUP_CHARS} characters")
         now = time.time()
         rows = [
             {
@@ -148,6 +153,7 @@ class SqlStepQueue:
                 "visible_at": now + max(0.0, m.delay_s),
                 "receive_count": 0,
                 "max_receives": self._max_receives,
+                "fair_group": m.group,
             }
             for m in messages
         ]
@@ -191,7 +197,7 @@ class SqlStepQueue:
                 return []
         receipt = uuid.uuid4().hex
         params = {"now": now, "limit": limit, "lease_until": now + visibility_s, "receipt": receipt}
-        rows = await self._write(lambda conn: _claim_rows(conn, claim, params))
+        rows = await self._write(lambda conn: _claim_rows(conn, claim, self._record_turns, params))
         self._idle = not rows
         rows.sort(key=lambda r: (queues.index(r.queue), -r.priority, r.id))  # RETURNING is unordered
         return [

@@ -12,6 +12,13 @@ them without waiting; an idle consumer then long-polls each in turn for POLL_SLI
 wait_s is up, so a new message is seen within about one slice per queue polled. SQS waits
 in whole seconds, so the last wait is rounded up to a whole second.
 
+Fairness: a message's group (its tenant) is its MessageGroupId. On standard queues that makes
+them SQS fair queues (no queue setting needed): when one tenant holds a disproportionate share
+of the in-flight messages, SQS returns the other tenants' messages first, so one tenant's
+burst does not hold up another's work. FIFO queues with a group per tenant were the older way;
+they deliver one message per group at a time (a tenant's steps would run one by one) and take
+no per-message delay (our retries need one).
+
 Tracing: a StepTask's trace context (its `trace_context`) also goes on the message as the
 `traceparent`/`tracestate` message attributes and the X-Ray `AWSTraceHeader` system
 attribute, for AWS-side tooling; the worker reads it from the body.
@@ -66,6 +73,7 @@ POLL_SLICE_S = 1
 DLQ_RETENTION_S = 14 * 24 * 3600
 
 _NAME = re.compile(r"[A-Za-z0-9_-]{1,80}")
+_GROUP = re.compile(r"[!-~]{1,128}")  # MessageGroupId: alphanumerics and punctuation
 _LANES = ("high", "normal")
 _STALE_CODES = {"ReceiptHandleIsInvalid", "MessageNotInflight"}
 _MISSING_CODES = {"NonExistentQueue", "QueueDoesNotExist"}
@@ -124,6 +132,15 @@ def trace_attributes(body: bytes) -> dict[str, Any]:
     return params
 
 
+def group_parameter(group: str) -> dict[str, str]:
+    """SendMessage's MessageGroupId for a tenant ({} for none): the fair-queue tenant."""
+    if not group:
+        return {}
+    if not _GROUP.fullmatch(group):
+        raise ValueError(f"group {group[:20]!r} is not a valid MessageGroupId (1-128 printable ASCII)")
+    return {"MessageGroupId": group}
+
+
 class SqsStepQueue:
     def __init__(self, settings: AwsSettings) -> None:
         self._prefix = settings.queue_prefix
@@ -142,24 +159,28 @@ class SqsStepQueue:
             self._urls[name] = url
         return url
 
-    async def _send_raw(self, name: str, text: str, delay: int, trace: dict[str, Any] | None = None) -> str:
+    async def _send_raw(
+        self, name: str, text: str, delay: int, trace: dict[str, Any] | None = None, group: str = ""
+    ) -> str:
         if len(text) > MAX_BODY_BYTES:
             raise QueueError(f"message for {name!r} is {len(text)} bytes encoded; SQS takes {MAX_BODY_BYTES}")
         url = await self._url(name)
         client = await self._client.get()
         with _translated("SendMessage", name):
             response = await client.send_message(
-                QueueUrl=url, MessageBody=text, DelaySeconds=delay, **(trace or {})
+                QueueUrl=url, MessageBody=text, DelaySeconds=delay, **(trace or {}), **group_parameter(group)
             )
         return str(response["MessageId"])
 
     def _lane_name(self, queue: str, priority: int) -> str:
         return self.physical_name(queue, "high" if priority > job_pb2.PRIORITY_NORMAL else "normal")
 
-    async def send(self, queue: str, body: bytes, *, priority: int = 0, delay_s: float = 0.0) -> str:
+    async def send(
+        self, queue: str, body: bytes, *, priority: int = 0, delay_s: float = 0.0, group: str = ""
+    ) -> str:
         text = base64.b64encode(body).decode("ascii")
         name = self._lane_name(queue, priority)
-        return await self._send_raw(name, text, _seconds(delay_s, MAX_DELAY_S), trace_attributes(body))
+        return await self._send_raw(name, text, _seconds(delay_s, MAX_DELAY_S), trace_attributes(body), group)
 
     async def send_many(self, messages: Sequence[OutgoingMessage]) -> None:
         """SendMessageBatch, ten entries per call, per physical queue; any failed entry raises."""
@@ -184,6 +205,7 @@ class SqsStepQueue:
                             "MessageBody": text,
                             "DelaySeconds": delay,
                             **trace_attributes(message.body),
+                            **group_parameter(message.group),
                         }
                     )
                 with _translated("SendMessageBatch", name):

@@ -1,4 +1,5 @@
-"""ApiError <-> gRPC status with google.rpc details (ErrorInfo for the code, BadRequest for the field).
+"""ApiError <-> gRPC status with google.rpc details (ErrorInfo for the code, BadRequest for the field,
+RetryInfo for when a RateLimited call may be retried).
 
 Everything a status carries travels in response trailers (grpc-message, grpc-status-details-bin),
 and gRPC limits the size of metadata (8 KiB by default): an error that echoed a huge request
@@ -12,13 +13,13 @@ from __future__ import annotations
 import logging
 
 import grpc
-from google.protobuf import any_pb2
+from google.protobuf import any_pb2, duration_pb2
 from google.rpc import code_pb2, error_details_pb2, status_pb2
 from grpc_status import rpc_status
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
-from assetcore.errors import BY_GRPC_CODE, ApiError, Unavailable, shorten_quotes
+from assetcore.errors import BY_GRPC_CODE, ApiError, RateLimited, Unavailable, shorten_quotes
 
 log = logging.getLogger(__name__)
 DOMAIN = "assetcore.dev"
@@ -68,6 +69,12 @@ def to_status(error: ApiError) -> grpc.Status:
             )
         )
         details.append(bad)
+    if isinstance(error, RateLimited):
+        retry = any_pb2.Any()
+        delay = duration_pb2.Duration()
+        delay.FromNanoseconds(round(error.retry_after_s * 1e9))
+        retry.Pack(error_details_pb2.RetryInfo(retry_delay=delay))
+        details.append(retry)
     status = status_pb2.Status(code=error.grpc_code.value[0], message=message, details=details)
     return rpc_status.to_status(status)
 
@@ -75,7 +82,7 @@ def to_status(error: ApiError) -> grpc.Status:
 def from_rpc_error(error: grpc.aio.AioRpcError) -> ApiError:
     """The ApiError a failed call carried (UNAVAILABLE and unknown statuses map to their classes too)."""
     cls = BY_GRPC_CODE.get(error.code(), ApiError)
-    code, field = None, ""
+    code, field, retry_after_s = None, "", None
     status = rpc_status.from_call(error)
     if status is not None:
         for detail in status.details:
@@ -88,6 +95,14 @@ def from_rpc_error(error: grpc.aio.AioRpcError) -> ApiError:
                 detail.Unpack(bad)
                 if bad.field_violations:
                     field = bad.field_violations[0].field
+            elif detail.Is(error_details_pb2.RetryInfo.DESCRIPTOR):
+                retry = error_details_pb2.RetryInfo()
+                detail.Unpack(retry)
+                retry_after_s = retry.retry_delay.ToNanoseconds() / 1e9
+    if retry_after_s is not None:
+        return RateLimited(
+            error.details() or "rate limited", retry_after_s=retry_after_s, field=field, code=code
+        )
     if cls is ApiError and code is None:
         code = code_pb2.Code.Name(error.code().value[0])
     return cls(error.details() or error.code().name, field=field, code=code)

@@ -51,6 +51,7 @@ class ErrorCode:
     BACKEND_UNAVAILABLE = "BACKEND_UNAVAILABLE"  # e.g. the blender backend without bpy
     INTERNAL = "INTERNAL"  # an unexpected exception inside a backend (a bug)
     TIMEOUT = "TIMEOUT"
+    SAFETY_REJECTED = "SAFETY_REJECTED"  # the image check flagged an output (never retried)
 
 
 @dataclass(frozen=True)

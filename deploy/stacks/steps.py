@@ -2,7 +2,9 @@
 
 Queues follow assetcore.queues.sqs: `<prefix><step>`, `<prefix><step>-high` (priority
 above normal) and `<prefix><step>-dlq`; both work queues redrive to the DLQ after
-max_receives deliveries.
+max_receives deliveries. They are standard queues on purpose: messages carry their tenant as
+MessageGroupId, which makes standard queues SQS fair queues (no queue setting needed); FIFO
+queues would run each tenant's messages one at a time and refuse per-message retry delays.
 
 Scaling rule: target tracking on backlog per task, (visible messages on both work queues)
 / (running tasks), held at the step's backlog_per_task. With no task running the backlog

@@ -23,6 +23,7 @@ from assetcore.errors import FailedPrecondition, InvalidArgument, NotFound, Reso
 from assetcore.events.notifier import JobNotifier, wait_for_event
 from assetcore.ids import is_valid_id, new_id
 from assetcore.proto.v1 import events_pb2, job_pb2, orchestrator_pb2
+from assetcore.safety.tenants import PolicyBook
 from assetcore.steps.catalog import Catalog
 from assetcore.steps.pipeline import Pipeline
 from assetcore.telemetry import tracing
@@ -45,7 +46,7 @@ from services.orchestrator.states import (
     STEP_DONE,
     SUCCEEDED,
 )
-from services.orchestrator.validation import check_safety, resolve_input
+from services.orchestrator.validation import check_prompt, check_safety, resolve_input
 from services.orchestrator.writer import JobWriter, Scope
 
 REVIEW_DECISIONS = (orchestrator_pb2.REVIEW_DECISION_APPROVE, orchestrator_pb2.REVIEW_DECISION_REJECT)
@@ -78,6 +79,7 @@ class ClientApi:
         self.catalog = catalog
         self.advance = advance
         self.offers = offers
+        self.policies = PolicyBook(settings.safety, settings.blocked_terms)
 
     # -- create -------------------------------------------------------------------------------
 
@@ -91,10 +93,11 @@ class ClientApi:
             return orchestrator_pb2.CreateJobResponse(
                 job=await self.get_job(principal, existing), created=False
             )
+        check_prompt(request.input)  # its shape first: lengths and required parts are typed errors
+        check_safety(request.input, self.policies.for_tenant(principal.tenant_id))  # before the subject
         resolved, pipeline, gates = resolve_input(
             request.input, self.catalog, self.settings.backends, await self.offers.current()
         )
-        check_safety(resolved, self.settings.blocked_terms)
         if resolved.asset_id:
             await library.require_asset(self.db, principal, resolved.asset_id)
         attachments = await self._store_attachments(principal, resolved)

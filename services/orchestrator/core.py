@@ -30,6 +30,7 @@ from services.orchestrator.client_api import ClientApi
 from services.orchestrator.offers import OfferBook
 from services.orchestrator.paging import MAX_PAGE, decode_token, encode_token
 from services.orchestrator.principal import Principal
+from services.orchestrator.rate_limits import RateLimiter
 from services.orchestrator.worker_api import WORKER_LOST, WorkerApi
 from services.orchestrator.writer import JobWriter, OutboxHandoff
 
@@ -70,12 +71,14 @@ class Orchestrator:
             db, blobs, settings, notifier, self.eta, self.writer, self.catalog, advance, self.offers
         )
         self.worker = WorkerApi(settings, self.eta, self.writer, advance)
+        self.rate_limits = RateLimiter(db, settings.rate_limits)  # on every mutation, before its work
 
     # -- client calls -------------------------------------------------------------------------
 
     async def create_job(
         self, principal: Principal, request: orchestrator_pb2.CreateJobRequest
     ) -> orchestrator_pb2.CreateJobResponse:
+        await self.rate_limits.admit(principal)
         return await self.client.create_job(principal, request)
 
     async def get_job(self, principal: Principal, job_id: str) -> job_pb2.Job:
@@ -87,14 +90,17 @@ class Orchestrator:
         return await self.client.list_jobs(principal, request)
 
     async def cancel_job(self, principal: Principal, job_id: str) -> job_pb2.Job:
+        await self.rate_limits.admit(principal)
         return await self.client.cancel_job(principal, job_id)
 
     async def retry_job(self, principal: Principal, job_id: str) -> job_pb2.Job:
+        await self.rate_limits.admit(principal)
         return await self.client.retry_job(principal, job_id)
 
     async def review_step(
         self, principal: Principal, request: orchestrator_pb2.ReviewStepRequest
     ) -> job_pb2.Job:
+        await self.rate_limits.admit(principal)
         return await self.client.review_step(principal, request)
 
     def watch_job(

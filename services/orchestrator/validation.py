@@ -15,10 +15,11 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from assetcore.errors import FailedPrecondition, InvalidArgument, excerpt
+from assetcore.errors import SAFETY_REJECTED, FailedPrecondition, InvalidArgument, excerpt
 from assetcore.ids import is_valid_id
 from assetcore.prompting import analyse_prompt
 from assetcore.proto.v1 import job_pb2
+from assetcore.safety.policy import PromptPolicy
 from assetcore.steps.catalog import Catalog, NoPipeline, OptionsInvalid, prompt_text
 from assetcore.steps.contract import StepDefinition
 from assetcore.steps.pipeline import Pipeline
@@ -47,7 +48,8 @@ def _check_enum(value: int, enum: object, field: str) -> None:
         raise InvalidArgument(f"unknown value {value}", field=field)
 
 
-def _check_prompt(job: job_pb2.JobInput) -> None:
+def check_prompt(job: job_pb2.JobInput) -> None:
+    """The prompt's shape: present and within its size limits."""
     if not job.prompt.concept.strip():
         raise InvalidArgument("the prompt is empty", field="input.prompt.concept")
     sizes = {
@@ -63,13 +65,22 @@ def _check_prompt(job: job_pb2.JobInput) -> None:
         raise InvalidArgument(f"prompt parts together exceed {MAX_PROMPT_BYTES} bytes", field="input.prompt")
 
 
-def check_safety(job: job_pb2.JobInput, blocked_terms: list[str]) -> None:
-    """Safety policy: refuse prompts naming a blocked term (whole-word, case-insensitive)."""
-    text = f"{prompt_text(job.prompt)} {job.name}".lower()
-    for term in blocked_terms:
-        if re.search(rf"\b{re.escape(term.lower())}\b", text):
+def check_safety(job: job_pb2.JobInput, policy: PromptPolicy) -> None:
+    """The prompt policy over what the job will draw and be named: each field alone (the refusal
+    names it), then all together (a rule spanning fields). The negative prompt is not checked:
+    it names what must not be drawn. SAFETY_REJECTED names the category, not the words."""
+    fields = {
+        "input.prompt.concept": job.prompt.concept,
+        "input.prompt.style": job.prompt.style,
+        "input.prompt.details": job.prompt.details,
+        "input.name": job.name,
+    }
+    for field, text in [*fields.items(), ("input.prompt", " ".join(fields.values()))]:
+        if (found := policy.violation(text)) is not None:
             raise InvalidArgument(
-                "the prompt violates the content policy", field="input.prompt.concept", code="PROMPT_REJECTED"
+                f"the prompt falls under the content policy's category {found.label!r} ({found.hint})",
+                field=field,
+                code=SAFETY_REJECTED,
             )
 
 
@@ -216,7 +227,7 @@ def resolve_input(
 
     `backends`: the deployment's step -> backend (Settings.backends); `offers`: what its
     workers registered (steps without registrations are not checked for features)."""
-    _check_prompt(job)
+    check_prompt(job)
     _check_enum(job.asset_type, job_pb2.AssetType, "input.asset_type")
     _check_enum(job.constraints.platform, job_pb2.Platform, "input.constraints.platform")
     _check_enum(job.constraints.rig_type, job_pb2.RigType, "input.constraints.rig_type")

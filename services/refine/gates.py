@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from assetcore.concept_image import output_matte
+from assetcore.config import get_settings
 from assetcore.imaging.image_io import MAX_SIDE, image_size
+from assetcore.safety.image_check import check_images
 from assetcore.worker.backend import ErrorCode, StepError, StepOutput, StepRequest
 
 
@@ -21,6 +23,8 @@ def check_upscale(request: StepRequest) -> None:
 
 
 def check_refined_output(output: StepOutput, request: StepRequest) -> None:
-    """Quality gate: a side x side RGBA PNG with a subject."""
+    """Quality gate: a side x side RGBA PNG with a subject; then the image check
+    (assetcore/safety/image_check.py)."""
     if not output_matte(output, _output_side(request), "refine").any():
         raise StepError(ErrorCode.INTERNAL, "refine: the refined matte is empty")
+    check_images(output, "refine", get_settings().safety)

@@ -5,7 +5,9 @@ from __future__ import annotations
 import numpy as np
 
 from assetcore.concept_image import METADATA_KEY, output_matte, read_concept_metadata
+from assetcore.config import get_settings
 from assetcore.multiview import Multiview, decode_multiview_png
+from assetcore.safety.image_check import check_images
 from assetcore.worker.backend import ErrorCode, StepError, StepOutput, StepRequest
 from services.tti.options import TtiOptions
 
@@ -14,7 +16,8 @@ _ORTHOGRAPHIC = "orthographic-6"  # the procedural backend's views (assetcore/mu
 
 def check_concept_output(output: StepOutput, request: StepRequest) -> None:
     """Quality gate: a size x size RGBA PNG whose matte holds a subject clear of the borders, and,
-    where the backend drew them, six orthographic views with matching materials."""
+    where the backend drew them, six orthographic views with matching materials; then the image
+    check (assetcore/safety/image_check.py) over the image and any candidates."""
     size = request.options_as(TtiOptions).size
     alpha = output_matte(output, size, "tti")
     if not alpha.any() or alpha[0].any() or alpha[-1].any() or alpha[:, 0].any() or alpha[:, -1].any():
@@ -23,6 +26,7 @@ def check_concept_output(output: StepOutput, request: StepRequest) -> None:
     if "view" not in read_concept_metadata(image_file.data):
         raise StepError(ErrorCode.INTERNAL, f"tti: the image lacks its '{METADATA_KEY}' view metadata")
     check_views_output(output)
+    check_images(output, "tti", get_settings().safety)
 
 
 def check_views_output(output: StepOutput) -> None:

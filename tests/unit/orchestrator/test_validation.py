@@ -6,6 +6,7 @@ import pytest
 
 from assetcore.errors import FailedPrecondition, InvalidArgument
 from assetcore.proto.v1 import job_pb2
+from assetcore.safety.policy import PromptPolicy, default_table
 from assetcore.steps.catalog import load_catalog
 from services.anim.vocabulary import HUMANOID_CLIPS, QUADRUPED_CLIPS
 from services.orchestrator.validation import Offer, check_safety
@@ -162,7 +163,7 @@ def test_a_job_needing_what_no_worker_offers_is_refused() -> None:
 
 def test_safety_policy_refuses_blocked_terms() -> None:
     resolved, _, _ = resolve_input(job("a knight with a forbidden banner"))
-    check_safety(resolved, ["gore"])
+    check_safety(resolved, PromptPolicy(default_table(), deployment_deny_terms=["gore"]))
     with pytest.raises(InvalidArgument) as raised:
-        check_safety(resolved, ["Forbidden"])
-    assert raised.value.code == "PROMPT_REJECTED" and raised.value.field == "input.prompt.concept"
+        check_safety(resolved, PromptPolicy(default_table(), deployment_deny_terms=["Forbidden"]))
+    assert raised.value.code == "SAFETY_REJECTED" and raised.value.field == "input.prompt.concept"
