@@ -62,3 +62,30 @@ class Camera:
         column = (x / extent + 1.0) * 0.5 * tile
         row = (1.0 - y / extent) * 0.5 * tile
         return row, column, depth
+
+    def perspective_pixels(
+        self, positions: FloatArray, distance: float, tile: int
+    ) -> tuple[FloatArray, FloatArray, FloatArray]:
+        """(row, column, depth) in a `tile`-pixel square perspective image of a known framing: the
+        camera `distance` from the frame's origin, looking at it (the origin at the tile's
+        centre), the tile spanning the field of view. Pixel centres sit at +0.5; rows grow down."""
+        right, up = self.axes()
+        x, y, depth = positions @ right, positions @ up, positions @ self.direction
+        scale = self.focal_px(tile) / (distance - depth)
+        return tile / 2.0 - y * scale, tile / 2.0 + x * scale, depth
+
+    def perspective_points(
+        self, row: FloatArray, column: FloatArray, depth: FloatArray, distance: float, tile: int
+    ) -> FloatArray:
+        """The positions at `depth` (towards the camera) that `perspective_pixels` maps to (row,
+        column): its inverse, for casting rays."""
+        right, up = self.axes()
+        scale = (distance - depth) / self.focal_px(tile)
+        x, y = (column - tile / 2.0) * scale, (tile / 2.0 - row) * scale
+        return np.asarray(x[..., None] * right + y[..., None] * up + depth[..., None] * self.direction)
+
+    def focal_px(self, tile: int) -> float:
+        """The focal length in pixels of a perspective camera whose field of view spans `tile`."""
+        if self.fov_deg is None:
+            raise ValueError("an orthographic camera has no focal length")
+        return tile / 2.0 / float(np.tan(np.radians(self.fov_deg) / 2.0))

@@ -63,7 +63,7 @@ class Matte:
         return cls(camera, dilated * pixel, dilated > 0)
 
 
-def carve(views: Multiview, resolution: int, *, box_like: bool = False) -> ViewMesh:
+def visual_hull(views: Multiview, resolution: int, *, box_like: bool = False) -> ViewMesh:
     """One closed surface in the views' frame (their units): `resolution` voxels along the hull's
     longest side. `views` must be orthographic with a known extent."""
     if views.extent is None:
@@ -91,10 +91,10 @@ def carve(views: Multiview, resolution: int, *, box_like: bool = False) -> ViewM
     origin = np.array([a[0] for a in axes]) - voxel
     positions, kept = meshops.largest_component(vertices.astype(np.float64) + origin, faces)
     kept = meshops.orient_outward(positions, kept)
-    return ViewMesh(positions=_smoothed(positions, kept), faces=kept)
+    return ViewMesh(positions=smoothed(positions, kept), faces=kept)
 
 
-def _smoothed(positions: FloatArray, faces: npt.NDArray[np.int64]) -> FloatArray:
+def smoothed(positions: FloatArray, faces: npt.NDArray[np.int64]) -> FloatArray:
     """Taubin's low-pass filter (alternating shrink and inflate steps): terraces of a pixel row's
     height go, the volume and thin parts stay (plain Laplacian smoothing would shrink both)."""
     mesh = trimesh.Trimesh(positions, faces, process=False)

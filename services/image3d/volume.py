@@ -30,11 +30,29 @@ class ViewMesh:
     faces: npt.NDArray[np.int64]
 
 
-def inflate(
+@dataclass(frozen=True)
+class InflationField:
+    """F on the voxel grid, indexed (image row, image column, n): row i at v = (rows - 1) / 2 - i,
+    column j at u = j - (cols - 1) / 2, layer k at n = k - half."""
+
+    values: npt.NDArray[np.float64]  # (rows, cols, 2 * half + 1), > 0 inside
+
+    @property
+    def half(self) -> int:
+        return (self.values.shape[2] - 1) // 2
+
+    def centres(self, index: tuple[npt.NDArray[np.intp], ...]) -> npt.NDArray[np.float64]:
+        """View-space (u, v, n) of the voxels at `index` (as np.nonzero gives them)."""
+        rows, cols, _ = self.values.shape
+        i, j, k = index
+        return np.column_stack([j - (cols - 1) / 2.0, (rows - 1) / 2.0 - i, k - float(self.half)])
+
+
+def inflation_field(
     grid: SilhouetteGrid, depth_scale: float, *, with_legs: bool = False, flat_depth: float | None = None
-) -> ViewMesh:
-    """The closed surface of the inflated silhouette: side-view legs split when `with_legs`,
-    cut flat at `flat_depth` x the silhouette's width when that is given."""
+) -> InflationField:
+    """The inflated silhouette's field: side-view legs split when `with_legs`, cut flat at
+    `flat_depth` x the silhouette's width when that is given."""
     legs = split_legs(grid, depth_scale) if with_legs else None
     body = squared_half_depth(grid.signed_distance, depth_scale) if legs is None else legs.body
     if flat_depth is not None:
@@ -49,13 +67,18 @@ def inflate(
     if legs is not None:
         field = np.maximum(field, legs.near[:, :, None] - (n - legs.offset) ** 2)
         field = np.maximum(field, legs.far[:, :, None] - (n + legs.offset) ** 2)
-    vertices, faces, _, _ = measure.marching_cubes(field.astype(np.float32), 0.0)
-    rows, cols = grid.shape
+    return InflationField(field)
+
+
+def surface(field: InflationField) -> ViewMesh:
+    """Marching cubes on the field, its largest component kept."""
+    vertices, faces, _, _ = measure.marching_cubes(field.values.astype(np.float32), 0.0)
+    rows, cols, _ = field.values.shape
     view = np.column_stack(
         [
             vertices[:, 1] - (cols - 1) / 2.0,
             (rows - 1) / 2.0 - vertices[:, 0],
-            vertices[:, 2] - half,
+            vertices[:, 2] - field.half,
         ]
     )
     positions, kept = meshops.largest_component(view, faces)

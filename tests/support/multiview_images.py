@@ -1,6 +1,6 @@
 """Views for the texture-projection and reconstruction tests: six perspective views whose colour
-says where the camera stands, and orthographic views of simple solids as the procedural tti
-draws them."""
+says where the camera stands, orthographic views of simple solids as the procedural tti draws
+them, and perspective views of them from Zero123++'s cameras."""
 
 from __future__ import annotations
 
@@ -11,7 +11,14 @@ import numpy.typing as npt
 
 from assetcore.geometry.camera import Camera
 from assetcore.geometry.gltf import read_glb
-from assetcore.multiview import AZIMUTHS_DEG, ELEVATIONS_DEG, Multiview, View, encode_multiview_png
+from assetcore.multiview import (
+    AZIMUTHS_DEG,
+    ELEVATIONS_DEG,
+    FOV_DEG,
+    Multiview,
+    View,
+    encode_multiview_png,
+)
 
 
 def back_green_views(side: int = 64) -> bytes:
@@ -53,15 +60,37 @@ def orthographic_views(
         right, up = camera.axes()
         u, v, t = np.meshgrid(centres, -centres, depths, indexing="xy")
         points = u[..., None] * right + v[..., None] * up + t[..., None] * camera.direction
-        inside = solid(points)
-        hit = inside.any(axis=2)
-        first = np.argmax(inside, axis=2)
-        surface = np.take_along_axis(points, first[..., None, None], axis=2)[:, :, 0]
-        rgba = np.zeros((tile, tile, 4), np.uint8)
-        rgba[hit, :3] = paint(surface[hit])
-        rgba[hit, 3] = 255
-        tiles.append(View(azimuth, elevation, rgba))
+        tiles.append(View(azimuth, elevation, _shaded(solid, paint, points)))
     return Multiview(tuple(tiles), fov_deg=None, extent=extent, layout="orthographic-6")
+
+
+def perspective_views(
+    solid: Solid, paint: Paint, distance: float = 3.0, radius: float = 1.0, tile: int = 64, samples: int = 96
+) -> Multiview:
+    """Zero123++'s six views of a solid (within `radius` of the frame's origin) in the concept
+    frame, each camera `distance` from the origin looking at it (Camera.perspective_points casts
+    the rays): each pixel shows the paint of the first point inside the solid, alpha its coverage."""
+    tiles = []
+    centres = np.arange(tile) + 0.5
+    depths = np.linspace(radius, -radius, samples)  # from the camera's side
+    for azimuth, elevation in zip(AZIMUTHS_DEG, ELEVATIONS_DEG, strict=True):
+        camera = Camera.orbit(azimuth, elevation, FOV_DEG)
+        row, column, depth = np.meshgrid(centres, centres, depths, indexing="ij")
+        points = camera.perspective_points(row, column, depth, distance, tile)
+        tiles.append(View(azimuth, elevation, _shaded(solid, paint, points)))
+    return Multiview(tuple(tiles))
+
+
+def _shaded(solid: Solid, paint: Paint, points: npt.NDArray[np.float64]) -> npt.NDArray[np.uint8]:
+    """RGBA of (rows, columns, samples, 3) ray points, each ray's samples ordered from the camera."""
+    inside = solid(points)
+    hit = inside.any(axis=2)
+    first = np.argmax(inside, axis=2)
+    surface = np.take_along_axis(points, first[..., None, None], axis=2)[:, :, 0]
+    rgba = np.zeros((*hit.shape, 4), np.uint8)
+    rgba[hit, :3] = paint(surface[hit])
+    rgba[hit, 3] = 255
+    return rgba
 
 
 def box(half: tuple[float, float, float]) -> Solid:
