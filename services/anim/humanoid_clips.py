@@ -22,7 +22,7 @@ from services.anim import quaternions as quat
 from services.anim.body import FORWARD, Body
 from services.anim.gait import FootTrack, Gait, foot_track, keyed, timeline
 from services.anim.limbs import aim, chain, drop_to_reach, hang_arms, keyed_direction, plant_legs, standing
-from services.anim.moves import topple, turn_in_steps
+from services.anim.moves import topple, turn_in_steps, twist_legs
 from services.anim.pose import Poser
 from services.anim.quaternions import Floats
 
@@ -59,6 +59,7 @@ WALK = _Locomotion(
 )
 # Run and sprint strides are kept short of an athlete's: at 3 leg lengths the sprint swung the thigh
 # 112 degrees and folded the knee 146, further than a linear-blend-skinned hip and knee bend cleanly.
+# Their arm swings likewise (35 and 28 degrees: at 50 the sprint stretched the back of an armpit 2.6x).
 SPRINT = _Locomotion(
     gait=Gait(cycle_s=0.62, stride=2.6, duty=0.3, lift=0.4, heel_roll=math.radians(32)),
     lean=math.radians(18),
@@ -67,7 +68,7 @@ SPRINT = _Locomotion(
     sway=0.008,
     bob=0.06,
     bob_high_mid_stance=False,
-    arm_swing=math.radians(50),
+    arm_swing=math.radians(35),
     elbow=math.radians(90),
 )
 STRAFE = _Locomotion(  # sideways: short steps without heel roll, so the feet do not cross
@@ -89,7 +90,7 @@ RUN = _Locomotion(
     sway=0.01,
     bob=0.05,
     bob_high_mid_stance=False,
-    arm_swing=math.radians(35),
+    arm_swing=math.radians(28),
     elbow=math.radians(80),
 )
 
@@ -123,7 +124,7 @@ def _locomotion(
     hips = quat.multiply(quat.about_y(yaw), quat.about_z(style.hip_roll * np.cos(TAU * mid_stance)))
     chest = quat.multiply(quat.about_y(-0.6 * yaw), quat.about_x(np.full(line.frames, style.lean)))
     _torso(poser, hips, chest, quat.about_x(np.full(line.frames, -0.5 * style.lean)))
-    plant_legs(poser, body, tracks, travel, direction)
+    _plant(poser, body, tracks, travel, direction)
     swing = {"Left": -style.arm_swing * np.cos(TAU * phase), "Right": style.arm_swing * np.cos(TAU * phase)}
     flex = {side: style.elbow + 0.3 * np.maximum(swing[side], 0.0) for side in swing}
     hang_arms(poser, body, swing, flex)
@@ -144,8 +145,16 @@ def _torso(poser: Poser, hips: Floats, chest: Floats, head: Floats) -> None:
     chain(poser, NECK, chest, head)
 
 
+def _plant(
+    poser: Poser, body: Body, tracks: dict[str, FootTrack], travel: Floats, heading: Floats = FORWARD
+) -> None:
+    """The legs on their foot tracks, each knee facing where its foot points (moves.twist_legs)."""
+    plant_legs(poser, body, tracks, travel, heading)
+    twist_legs(poser, body, tracks)
+
+
 def _stand(poser: Poser, body: Body) -> None:
-    plant_legs(
+    _plant(
         poser, body, {side: standing(leg, poser) for side, leg in body.legs.items()}, np.zeros(poser.frames)
     )
 
@@ -188,7 +197,7 @@ def _jump_pose(poser: Poser, body: Body, crouch: Floats, height: Floats, tuck: F
         track.ankle[:, 1] += height + 0.2 * legs * tuck
         track.ankle[:, 2] += 0.06 * legs * tuck
         tracks[side] = FootTrack(ankle=track.ankle, pitch=0.5 * tuck, toe_pitch=0.5 * tuck)
-    plant_legs(poser, body, tracks, np.zeros(poser.frames))
+    _plant(poser, body, tracks, np.zeros(poser.frames))
     flex = 0.2 + 0.4 * crouch
     hang_arms(poser, body, {"Left": swing, "Right": swing}, {"Left": flex, "Right": flex})
 
@@ -206,14 +215,15 @@ CROUCH_KEYS: list[tuple[float, float]] = [
     (1, 0),
 ]
 TUCK_KEYS: list[tuple[float, float]] = [(0, 0), (0.44, 0), (0.52, 1), (0.64, 1), (0.72, 0), (1, 0)]
+# the arms swing up to 45 degrees forward at take-off: at 126 the shoulder's skin stretched 2.9x
 SWING_KEYS: list[tuple[float, float]] = [
     (0, 0),
     (0.08, 0),
-    (0.3, -0.7),
-    (0.44, 2.2),
-    (0.6, 1.5),
-    (0.76, 0.3),
-    (0.88, -0.2),
+    (0.3, -0.45),
+    (0.44, 0.8),
+    (0.6, 0.55),
+    (0.76, 0.15),
+    (0.88, -0.1),
     (1, 0),
 ]
 
@@ -337,21 +347,23 @@ def strafe_right(body: Body, fps: float, in_place: bool) -> Clip:
 
 
 def _turn(name: str, sign: float, body: Body, fps: float) -> Clip:
-    """A quarter turn on the spot (sign +1: left) in two steps, the lead foot first; the chest and
-    head look into the turn ahead of the hips (one shot, ends facing the new way)."""
-    line = timeline(1.2 * body.time_scale, fps)
+    """A quarter turn on the spot (sign +1: left) in four steps, the feet taking turns, the lead foot
+    first; the chest and head look into the turn ahead of the hips (one shot, ends facing the new
+    way). The pelvis stops a step at a time, a quarter of the turn each, so it stays within about
+    30 degrees of the planted foot."""
+    line = timeline(1.6 * body.time_scale, fps)
     u = line.phase
     poser = Poser(body.skeleton, line.frames)
-    yaw = sign * (math.pi / 2) * keyed(u, [(0, 0), (0.1, 0), (0.85, 1), (1, 1)])
+    stops = [(0.0, 0.0), (0.08, 0.0), (0.3, 0.25), (0.5, 0.5), (0.7, 0.75), (0.9, 1.0), (1.0, 1.0)]
+    yaw = sign * (math.pi / 2) * keyed(u, stops)
     lead, trail = ("Left", "Right") if sign > 0 else ("Right", "Left")
     root = poser.rest("Hips")
     poser.root_offset[:, 1] = -0.03 * body.leg_length * np.sin(math.pi * u)
-    tracks = turn_in_steps(
-        poser, body, u, yaw, {lead: (0.1, 0.5), trail: (0.45, 0.85)}, root[[0, 2]], 0.12 * body.leg_length
-    )
+    steps = {lead: [(0.08, 0.32), (0.48, 0.72)], trail: [(0.28, 0.52), (0.68, 0.92)]}
+    tracks = turn_in_steps(poser, body, u, yaw, steps, root[[0, 2]], 0.08 * body.leg_length)
     look = sign * 0.35 * np.sin(math.pi * keyed(u, [(0, 0), (0.05, 0), (0.8, 1), (1, 1)]))
     _torso(poser, quat.about_y(yaw), quat.about_y(yaw + 0.5 * look), quat.about_y(yaw + look))
-    plant_legs(poser, body, tracks, np.zeros(line.frames))
+    _plant(poser, body, tracks, np.zeros(line.frames))
     hang_arms(poser, body, {"Left": 0.2, "Right": 0.2}, {"Left": 0.4, "Right": 0.4}, yaw=yaw)
     return poser.to_clip(name, fps, loop=False)
 
@@ -406,7 +418,9 @@ def crouch(body: Body, fps: float, in_place: bool) -> Clip:
     )
     _torso(poser, quat.about_x(0.3), chest, quat.about_y(0.4 * np.sin(TAU * phase)))
     _stand(poser, body)
-    hang_arms(poser, body, {"Left": 0.5, "Right": 0.5}, {"Left": 0.6, "Right": 0.6})
+    # the arms hang straight down below the leaning chest, already 30 degrees forward of it: swung
+    # forward 0.5 more, they stretched the skin over the shoulders 2.3x
+    hang_arms(poser, body, {"Left": 0.0, "Right": 0.0}, {"Left": 0.6, "Right": 0.6})
     return poser.to_clip("crouch", fps, loop=True)
 
 
@@ -475,7 +489,9 @@ def block(body: Body, fps: float, in_place: bool) -> Clip:
     _torso(poser, quat.about_y(0.15), quat.about_x(0.12 - 0.08 * recoil), quat.about_x(-0.08))
     _stand(poser, body)
     hang_arms(poser, body, {"Right": 0.35}, {"Right": 0.6})
-    upper = np.broadcast_to(np.array([0.45, -0.25, 0.85]), (line.frames, 3)).copy()
+    # the upper arm out to the side more than forward: reaching forward it stretched the back of the
+    # armpit 2.4x (the forearm still brings the shield across the chest)
+    upper = np.broadcast_to(np.array([0.7, -0.5, 0.5]), (line.frames, 3)).copy()
     upper[:, 2] -= 0.15 * recoil
     fore = np.broadcast_to(np.array([-0.35, 0.75, 0.55]), (line.frames, 3))
     aim(poser, "LeftArm", upper)
@@ -513,7 +529,7 @@ def death(body: Body, fps: float, in_place: bool) -> Clip:
     poser.root_offset[:, 1] = -0.4 * legs * buckle
     _torso(poser, quat.about_x(0.25 * buckle), quat.about_x(0.35 * buckle), quat.about_x(0.2 * buckle))
     _stand(poser, body)
-    flail = 0.5 * buckle + 0.9 * fall
+    flail = 0.1 * buckle + 0.3 * fall  # the arms trail the fall (flung 80 degrees up: shoulders 2.6x)
     hang_arms(poser, body, {"Left": flail, "Right": 0.8 * flail}, {"Left": 0.3, "Right": 0.5})
     ankles = poser.rest(body.legs["Left"].foot) * np.array([0.0, 1.0, 1.0])  # the feet stay put
     topple(poser, quat.about_x(-1.5 * fall), ankles)

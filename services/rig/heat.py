@@ -44,9 +44,14 @@ from services.rig.weights import (
     visible_bones,
 )
 
-# the limb-torso blend spans this many median limb radii: a quadruped's legs join a barrel several
-# radii deep (measured on the bench assets: 1 for humanoids, 4 for quadrupeds; docs/quality.md)
-BLEND_WIDTH = {"humanoid": 1.0, "quadruped": 4.0}
+# the limb-torso blend spans this many median limb radii, for limbs hanging from the chest and from the
+# root (the pelvis): a quadruped's legs join a barrel several radii deep; a humanoid's thigh swings
+# further against the pelvis than its arm against the chest, and a blend of 2 spreads the stretch over
+# the buttock and groin (knight sprint 2.64x -> 2.30x, run 2.46x -> 2.14x; 1.5 for the arms let a
+# hand resting on a robe take a share of the torso: elf attack_thrust 2.30x -> 2.64x)
+BLEND_WIDTH = {"humanoid": (1.0, 2.0), "quadruped": (4.0, 4.0)}
+HAND_SUFFIX = "Hand"  # an arm's chain ends in its hand, which carries what it holds
+OVERLAP = 0.05  # a wider-blending limb's share stays zero where a narrower one's exceeds this
 
 
 def heat_weights(surface: WeldedSurface, skeleton: Skeleton, grid: VoxelGrid) -> Floats:
@@ -63,8 +68,10 @@ def heat_weights(surface: WeldedSurface, skeleton: Skeleton, grid: VoxelGrid) ->
         vertex_segments(segments, points, nearest, distance), surface.faces, own > HELD_RADII * radius
     )
     laplacian, mass = cotangent_laplacian(points, surface.faces)
-    reach = BLEND_WIDTH.get(skeleton_kind(skeleton) or "", 1.0) * radius
-    shares = _segment_shares(laplacian, mass, labels, segments.count, reach)
+    chest, pelvis = BLEND_WIDTH.get(skeleton_kind(skeleton) or "", (1.0, 1.0))
+    from_root = segments.parent_bone == int(np.flatnonzero(segments.bone_segment == TORSO)[0])
+    reach = radius * np.where(from_root, pelvis, chest)
+    shares = _segment_shares(laplacian, mass, labels, reach)
 
     depth = np.array([_depth(skeleton, j) for j in joints])
     solved = np.zeros(distance.shape)
@@ -72,7 +79,10 @@ def heat_weights(surface: WeldedSurface, skeleton: Skeleton, grid: VoxelGrid) ->
         rows, bones = np.flatnonzero(labels == segment), np.flatnonzero(segments.bone_segment == segment)
         bones = bones[np.argsort(depth[bones], kind="stable")]
         if segment == TORSO or _is_chain(skeleton, [joints[b] for b in bones]):
-            solved[:, bones] += shares[:, [segment]] * chain_weights(points, heads[bones], tails[bones])
+            along = chain_weights(points, heads[bones], tails[bones])
+            if skeleton.names[joints[bones[-1]]].endswith(HAND_SUFFIX):
+                along = _held_by_the_hand(along, own / radius)
+            solved[:, bones] += shares[:, [segment]] * along
             continue
         heat, sources = _heat_sources(grid, points[rows], closest[rows][:, bones], distance[rows][:, bones])
         mass_heat = np.zeros(len(points))
@@ -92,21 +102,34 @@ def heat_weights(surface: WeldedSurface, skeleton: Skeleton, grid: VoxelGrid) ->
     return dense
 
 
+def _held_by_the_hand(along: Floats, radii: Floats) -> Floats:
+    """Chain weights of an arm with the points far from every bone (`radii`: in median limb radii),
+    what the hand holds, given to the hand: wholly beyond HELD_RADII, ramping in over the radius
+    before. By its place along the arm, the top of a staff held at the hip followed the upper arm a
+    little and bent with the elbow (elf attack: an edge 2.7x its rest length)."""
+    held = np.clip(radii - (HELD_RADII - 1.0), 0.0, 1.0)[:, None]
+    hand = np.arange(along.shape[1]) == along.shape[1] - 1
+    weights: Floats = (1.0 - held) * along + held * hand
+    return weights
+
+
 def _seen_distance(grid: VoxelGrid, points: Floats, closest: Floats, distance: Floats) -> Floats:
     """`distance` where the bone is visible from the point, inf elsewhere."""
     return np.where(visible_bones(grid, points, closest, distance), distance, np.inf)
 
 
-def _segment_shares(
-    laplacian: sparse.csr_matrix, mass: Floats, labels: Ints, count: int, reach: float
-) -> Floats:
+def _segment_shares(laplacian: sparse.csr_matrix, mass: Floats, labels: Ints, reach: Floats) -> Floats:
     """(V, S): each segment's share of every vertex. A limb's label diffuses over about `reach` into
-    the torso, never into another limb (held at zero there); the torso has what the limbs leave."""
-    stiffness = mass / max(reach, 1e-6) ** 2
+    the torso, never into another limb (held at zero there) nor where a limb of a shorter reach has
+    more than OVERLAP (a thigh's wide blend stops short of a hand resting on the hip); the torso has
+    what the limbs leave."""
+    count = len(reach)
     shares = np.zeros((len(labels), count))
-    pinned = float(stiffness.max()) * 1e6
-    for segment in range(1, count):
-        other = (labels != segment) & (labels != TORSO)
+    for segment in sorted(range(1, count), key=lambda k: float(reach[k])):
+        stiffness = mass / max(float(reach[segment]), 1e-6) ** 2
+        pinned = float(stiffness.max()) * 1e6
+        shorter = shares[:, [k for k in range(1, count) if reach[k] < reach[segment]]].sum(axis=1)
+        other = ((labels != segment) & (labels != TORSO)) | (shorter > OVERLAP)
         system = (laplacian + sparse.diags(np.where(other, pinned, stiffness))).tocsc()
         rhs = np.where(labels == segment, stiffness, 0.0)
         shares[:, segment] = np.clip(sparse_linalg.splu(system).solve(rhs), 0.0, 1.0)

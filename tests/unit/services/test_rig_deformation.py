@@ -7,17 +7,22 @@ import numpy as np
 import pytest
 
 from assetcore.geometry.model import Model
+from assetcore.geometry.skeleton import joint_index
 from bench.quality_metrics.deformation import unique_edges, worst_stretch
 from bench.quality_metrics.skinning import skinned_positions
 from services.anim.body import measure_body
 from services.anim.clips import build_clips
+from services.anim.quaternions import rotate
 from services.rig.fitting import fit_skeleton
 from services.rig.heat import heat_weights
 from services.rig.segments import TORSO, body_segments
 from services.rig.weights import MIN_WEIGHT, bone_segments, top_influences, weld_surface
 from tests.support.creature_meshes import inflated_humanoid_mesh
 
-CLIPS = ("idle", "walk", "jump", "attack", "wave", "attack_thrust", "hit")
+CLIPS = (
+    *("idle", "idle_alert", "walk", "jump", "jump_loop", "attack", "wave", "attack_thrust", "block", "hit"),
+    *("turn_left", "turn_right", "crouch", "death"),
+)
 MAX_STRETCH = 2.0
 
 
@@ -57,3 +62,18 @@ def test_worst_edge_stretch_stays_within_twice_the_rest_length(humanoid: Model) 
     }
     assert max(stretch.values()) <= MAX_STRETCH, stretch
     assert np.isfinite(list(stretch.values())).all()
+
+
+@pytest.mark.parametrize("name", ["turn_left", "turn_right"])
+def test_a_turn_turns_the_thighs_with_the_pelvis(humanoid: Model, name: str) -> None:
+    """Two-bone IK alone left the thighs facing forward under a pelvis turned 90 degrees, tearing the
+    skin between them: at no frame may a knee face more than 40 degrees from its pelvis."""
+    skeleton = humanoid.skeleton
+    assert skeleton is not None
+    (clip,) = build_clips(measure_body(humanoid, "humanoid"), (name,), 30.0, False)
+    forward = np.array([0.0, 0.0, 1.0])
+    for side in ("Left", "Right"):
+        local = clip.rotations[:, joint_index(skeleton, f"{side}UpLeg")].astype(np.float64)
+        facing = rotate(local, forward)  # the thigh's front in the pelvis's frame
+        degrees = np.degrees(np.arctan2(np.abs(facing[:, 0]), facing[:, 2]))
+        assert degrees.max() <= 40.0, (side, float(degrees.max()))
