@@ -14,6 +14,7 @@ import pytest
 from assetcore.geometry.gltf import read_glb
 from assetcore.geometry.model import Clip, Mesh, Model
 from assetcore.proto.v1 import job_pb2
+from bench.quality_metrics.feet import planted_speeds
 from bench.quality_metrics.penetration import hand_vertices_inside
 from bench.quality_metrics.skinning import world_pose
 from services.anim.body import measure_body
@@ -146,6 +147,16 @@ def test_walk_keeps_planted_feet_still(humanoid_model: Model, quadruped_model: M
     hooves = [name for name in quadruped_model.skeleton.names if name.endswith("Foot")]
     speeds = _planted_speeds(quadruped_model, walk, hooves)
     assert speeds.size > 0.5 * walk.frame_count and speeds.mean() < 0.02
+
+
+def test_no_humanoid_clip_slides_its_ankles(humanoid_model: Model) -> None:
+    """The quality bench's planted-foot slide (ankles within 2 cm of their rest height), clip by clip:
+    a heel rolling up over the ball carries the ankle forward, so it must not linger low."""
+    assert humanoid_model.skeleton is not None
+    for clip in humanoid_model.clips:
+        speeds = planted_speeds(humanoid_model.skeleton, clip)
+        assert speeds.size > 0 or clip.name == "jump_loop", clip.name  # only the jump's flight is all air
+        assert speeds.size == 0 or speeds.mean() <= 0.02, clip.name
 
 
 def _shielded_humanoid() -> Mesh:
