@@ -375,7 +375,7 @@ def keys_create(tenant: str, project: str, role: str, data_dir: Path | None) -> 
         await upgrade(settings.resolved_database_url())
         db = open_database(settings.resolved_database_url())
         try:
-            key_id, key = await create_api_key(db, tenant, project, role)
+            key_id, key = await create_api_key(db, tenant, project, role, pepper=settings.key_pepper())
         finally:
             await close_database(db)
         click.echo(f"{key_id} {key}")

@@ -122,6 +122,16 @@ class RateLimits(BaseModel):
     tenant_burst: int = Field(50, ge=1)
 
 
+class AuthSettings(BaseModel):
+    """API keys (docs/security.md): stored as HMAC-SHA256(key_pepper, key). The pepper is a secret
+    apart from the database (aws: Secrets Manager, ASSETCORE_AUTH__KEY_PEPPER); locally it is
+    generated once into data_dir. A replica caches a key's lookup for `key_cache_ttl_s`, so a
+    revocation, expiry or role change takes effect on every replica within that time."""
+
+    key_pepper: str | None = None
+    key_cache_ttl_s: float = Field(2.0, ge=0.0, le=60.0)
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="ASSETCORE_", env_nested_delimiter="__", extra="ignore")
 
@@ -166,6 +176,7 @@ class Settings(BaseSettings):
     url_ttl_s: int = Field(3600, ge=1)
     gateway_limits: GatewayLimits = GatewayLimits()
     rate_limits: RateLimits = RateLimits()
+    auth: AuthSettings = AuthSettings()
 
     def resolved_database_url(self) -> str:
         return self.database_url or f"sqlite:///{self.data_dir.resolve() / 'assetcore.db'}"
@@ -190,8 +201,13 @@ class Settings(BaseSettings):
     def secret(self, name: Literal["signing_secret", "internal_token"]) -> str:
         """The configured secret, or one generated once into data_dir and reused by every process."""
         configured: str | None = getattr(self, name)
-        if configured:
-            return configured
+        return configured or self._generated_secret(name)
+
+    def key_pepper(self) -> str:
+        """The pepper of API key hashes (auth.key_pepper, or generated once into data_dir)."""
+        return self.auth.key_pepper or self._generated_secret("key_pepper")
+
+    def _generated_secret(self, name: str) -> str:
         path = self.data_dir / f".{name}"
         if not path.exists():
             self.data_dir.mkdir(parents=True, exist_ok=True)

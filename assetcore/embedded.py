@@ -43,7 +43,7 @@ async def local_api_key(settings: Settings) -> str:
     await upgrade(url)
     db = open_database(url)
     try:
-        _, key = await create_api_key(db, LOCAL_TENANT, LOCAL_PROJECT, "admin")
+        _, key = await create_api_key(db, LOCAL_TENANT, LOCAL_PROJECT, "admin", pepper=settings.key_pepper())
     finally:
         await close_database(db)
     settings.data_dir.mkdir(parents=True, exist_ok=True)

@@ -12,7 +12,7 @@ import time
 
 _ALPHABET = "0123456789abcdefghjkmnpqrstvwxyz"
 _BODY = re.compile(r"^[0-9a-hjkmnp-tv-z]{26}$")
-PREFIXES = frozenset({"job", "stp", "att", "ast", "ten", "prj", "key", "evt"})
+PREFIXES = frozenset({"job", "stp", "att", "ast", "ten", "prj", "key", "evt", "mbr"})
 
 
 def _encode(value: int, length: int) -> str:

@@ -23,6 +23,7 @@ from assetcore.config import GatewayLimits
 from assetcore.errors import InvalidArgument, excerpt
 from assetcore.ids import is_valid_id
 from assetcore.proto.v1 import orchestrator_pb2
+from gateway.admin import AdminMutation, AdminQuery
 from gateway.context import context_of
 from gateway.errors import ErrorMapping, is_unexpected
 from gateway.inputs import CreateAssetJobInput, JobFilter, ReviewDecision, to_job_input
@@ -55,6 +56,14 @@ ARGUMENTS: dict[str, dict[str, str]] = {
     "asset": {"asset_id": "id"},
     "assets": {"query": "search", "page_token": "after"},
     "createAssetJob": {"idempotency_key": "idempotencyKey"},
+    "members": {"project_id": "projectId"},
+    "apiKeys": {"project_id": "projectId"},
+    "auditLog": {"project_id": "projectId", "page_token": "after"},
+    "addMember": {"project_id": "projectId", "user_id": "userId"},
+    "setMemberRole": {"member_id": "memberId"},
+    "removeMember": {"member_id": "memberId"},
+    "createApiKey": {"member_id": "memberId", "expires_at": "expiresAt"},
+    "revokeApiKey": {"key_id": "id"},
 }
 
 
@@ -79,7 +88,7 @@ def _timestamp(value: str | None, field: str) -> Any:
 
 
 @strawberry.type
-class Query:
+class Query(AdminQuery):
     @strawberry.field
     async def job(self, info: Info, id: strawberry.ID) -> Job:
         ctx = context_of(info)
@@ -162,7 +171,7 @@ class Query:
 
 
 @strawberry.type
-class Mutation:
+class Mutation(AdminMutation):
     @strawberry.mutation
     async def create_asset_job(
         self, info: Info, input: CreateAssetJobInput, idempotency_key: str | None = None

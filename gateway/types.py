@@ -356,10 +356,20 @@ class Me:
     tenant_id: str
     project_id: str
     role: str
+    member_id: str
+    user_id: str
+    tenant_admin: bool
 
     @classmethod
     def from_proto(cls, p: orchestrator_pb2.Principal) -> Me:
-        return cls(tenant_id=p.tenant_id, project_id=p.project_id, role=p.role)
+        return cls(
+            tenant_id=p.tenant_id,
+            project_id=p.project_id,
+            role=p.role,
+            member_id=p.member_id,
+            user_id=p.user_id,
+            tenant_admin=p.tenant_admin,
+        )
 
 
 @strawberry.type

@@ -49,16 +49,53 @@ projects = Table(
     UniqueConstraint("tenant_id", "name"),
 )
 
+# Who holds a role: a user (any principal id the tenant chooses) with viewer, editor or admin on
+# one project, or with admin on the whole tenant (project_id NULL: manages its projects).
+# Removal keeps the row (the audit log names it) and revokes its keys.
+members = Table(
+    "members",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("tenant_id", String(40), ForeignKey("tenants.id"), nullable=False),
+    Column("project_id", String(40), ForeignKey("projects.id")),  # NULL: a role on the tenant
+    Column("user_id", String(200), nullable=False),
+    Column("role", String(20), nullable=False),
+    Column("created_at", Float, nullable=False),
+    Column("removed_at", Float),
+    Index(None, "tenant_id", "project_id", "user_id"),
+)
+
 api_keys = Table(
     "api_keys",
     metadata,
     Column("id", String(40), primary_key=True),
     Column("tenant_id", String(40), ForeignKey("tenants.id"), nullable=False),
     Column("project_id", String(40), ForeignKey("projects.id"), nullable=False),
-    Column("role", String(20), nullable=False),
-    Column("key_hash", String(64), nullable=False, unique=True),  # HMAC-SHA256 of the secret part
+    Column("role", String(20), nullable=False),  # as created; the member's current role applies
+    # HMAC-SHA256(pepper, key) ("hmac"); keys made before 0005 keep their plain SHA-256 ("sha256")
+    Column("key_hash", String(64), nullable=False, unique=True),
     Column("created_at", Float, nullable=False),
     Column("revoked_at", Float),
+    Column("member_id", String(40), ForeignKey("members.id")),  # set for every key from 0005 on
+    Column("expires_at", Float),
+    Column("hash_scheme", String(10), nullable=False, server_default="sha256"),
+)
+
+# Append-only: the code has INSERT and SELECT on it, never UPDATE or DELETE.
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("tenant_id", String(40), nullable=False),
+    Column("project_id", String(40), nullable=False),
+    Column("at", Float, nullable=False),
+    Column("user_id", String(200), nullable=False),  # the member acting ("" for a legacy key)
+    Column("member_id", String(40), nullable=False),
+    Column("key_id", String(40), nullable=False),
+    Column("action", String(40), nullable=False),  # job.create, member.add, api_key.revoke, ...
+    Column("object_id", String(200), nullable=False),
+    Column("detail", Text, nullable=False),  # JSON object
+    Index(None, "tenant_id", "project_id", "id"),
 )
 
 jobs = Table(

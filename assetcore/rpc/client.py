@@ -22,7 +22,18 @@ from assetcore.rpc.status import from_rpc_error
 T = TypeVar("T")
 TIMEOUT_S = 15.0
 SERVICE = orchestrator_pb2.DESCRIPTOR.services_by_name["OrchestratorService"].full_name
-READS = ("GetJob", "ListJobs", "GetAsset", "ListAssets", "ListPipelines", "WhoAmI")
+READS = (
+    "GetJob",
+    "ListJobs",
+    "GetAsset",
+    "ListAssets",
+    "ListPipelines",
+    "WhoAmI",
+    "ListProjects",
+    "ListMembers",
+    "ListApiKeys",
+    "ListAuditLog",
+)
 READ_RETRY = RetryPolicy(max_attempts=3, initial_backoff_s=0.1, max_backoff_s=1.0)
 UNARY = [
     m.name
@@ -94,6 +105,58 @@ class OrchestratorApi:
 
     async def who_am_i(self, key: str) -> orchestrator_pb2.Principal:
         return await _call(self._stub.WhoAmI(orchestrator_pb2.WhoAmIRequest(), **_options("WhoAmI", key)))
+
+    # -- administration (admins; tenant admins for projects) --
+
+    async def create_project(
+        self, key: str, request: orchestrator_pb2.CreateProjectRequest
+    ) -> orchestrator_pb2.Project:
+        return await _call(self._stub.CreateProject(request, **_options("CreateProject", key)))
+
+    async def list_projects(
+        self, key: str, request: orchestrator_pb2.ListProjectsRequest
+    ) -> orchestrator_pb2.ListProjectsResponse:
+        return await _call(self._stub.ListProjects(request, **_options("ListProjects", key)))
+
+    async def add_member(
+        self, key: str, request: orchestrator_pb2.AddMemberRequest
+    ) -> orchestrator_pb2.Member:
+        return await _call(self._stub.AddMember(request, **_options("AddMember", key)))
+
+    async def set_member_role(
+        self, key: str, request: orchestrator_pb2.SetMemberRoleRequest
+    ) -> orchestrator_pb2.Member:
+        return await _call(self._stub.SetMemberRole(request, **_options("SetMemberRole", key)))
+
+    async def remove_member(
+        self, key: str, request: orchestrator_pb2.RemoveMemberRequest
+    ) -> orchestrator_pb2.Member:
+        return await _call(self._stub.RemoveMember(request, **_options("RemoveMember", key)))
+
+    async def list_members(
+        self, key: str, request: orchestrator_pb2.ListMembersRequest
+    ) -> orchestrator_pb2.ListMembersResponse:
+        return await _call(self._stub.ListMembers(request, **_options("ListMembers", key)))
+
+    async def create_api_key(
+        self, key: str, request: orchestrator_pb2.CreateApiKeyRequest
+    ) -> orchestrator_pb2.CreateApiKeyResponse:
+        return await _call(self._stub.CreateApiKey(request, **_options("CreateApiKey", key)))
+
+    async def revoke_api_key(
+        self, key: str, request: orchestrator_pb2.RevokeApiKeyRequest
+    ) -> orchestrator_pb2.ApiKey:
+        return await _call(self._stub.RevokeApiKey(request, **_options("RevokeApiKey", key)))
+
+    async def list_api_keys(
+        self, key: str, request: orchestrator_pb2.ListApiKeysRequest
+    ) -> orchestrator_pb2.ListApiKeysResponse:
+        return await _call(self._stub.ListApiKeys(request, **_options("ListApiKeys", key)))
+
+    async def list_audit_log(
+        self, key: str, request: orchestrator_pb2.ListAuditLogRequest
+    ) -> orchestrator_pb2.ListAuditLogResponse:
+        return await _call(self._stub.ListAuditLog(request, **_options("ListAuditLog", key)))
 
     async def watch_job(
         self, key: str, job_id: str, after_sequence: int = 0

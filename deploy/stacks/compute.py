@@ -170,6 +170,7 @@ class ComputeStack(cdk.Stack):
                 **signing_secrets,
                 "DB_USER": ecs.Secret.from_secrets_manager(db_secret, "username"),
                 "DB_PASSWORD": ecs.Secret.from_secrets_manager(db_secret, "password"),
+                "ASSETCORE_AUTH__KEY_PEPPER": ecs.Secret.from_secrets_manager(data.key_pepper),
             },
         )
         service = ecs.FargateService(

@@ -130,6 +130,15 @@ class DataStack(cdk.Stack):
             ),
         )
 
+        # The pepper of API key hashes (docs/security.md): only the orchestrator reads it.
+        self.key_pepper = secretsmanager.Secret(
+            self,
+            "ApiKeyPepper",
+            generate_secret_string=secretsmanager.SecretStringGenerator(
+                exclude_punctuation=True, password_length=48
+            ),
+        )
+
         cdk.CfnOutput(self, "BucketName", value=self.bucket.bucket_name)
         cdk.CfnOutput(self, "DeliveryDomain", value=self.distribution.distribution_domain_name)
         cdk.CfnOutput(self, "UrlSigningPrivateKeySecret", value=self.url_signing_private_key.secret_name)

@@ -24,7 +24,8 @@ from assetcore.db.database import Database
 from assetcore.events.notifier import JobNotifier
 from assetcore.proto.v1 import events_pb2, job_pb2, orchestrator_pb2
 from assetcore.steps.catalog import catalog_for
-from services.orchestrator import eta
+from services.orchestrator import audit, eta
+from services.orchestrator.admin import Admin
 from services.orchestrator.advance import Advance
 from services.orchestrator.client_api import ClientApi
 from services.orchestrator.offers import OfferBook
@@ -72,6 +73,7 @@ class Orchestrator:
         )
         self.worker = WorkerApi(settings, self.eta, self.writer, advance)
         self.rate_limits = RateLimiter(db, settings.rate_limits)  # on every mutation, before its work
+        self.admin = Admin(db, settings.key_pepper())
 
     # -- client calls -------------------------------------------------------------------------
 
@@ -79,7 +81,12 @@ class Orchestrator:
         self, principal: Principal, request: orchestrator_pb2.CreateJobRequest
     ) -> orchestrator_pb2.CreateJobResponse:
         await self.rate_limits.admit(principal)
-        return await self.client.create_job(principal, request)
+        created = await self.client.create_job(principal, request)
+        if created.created:
+            await audit.append(
+                self.db, principal, "job.create", created.job.id, pipeline=created.job.pipeline
+            )
+        return created
 
     async def get_job(self, principal: Principal, job_id: str) -> job_pb2.Job:
         return await self.client.get_job(principal, job_id)
@@ -91,17 +98,24 @@ class Orchestrator:
 
     async def cancel_job(self, principal: Principal, job_id: str) -> job_pb2.Job:
         await self.rate_limits.admit(principal)
-        return await self.client.cancel_job(principal, job_id)
+        job = await self.client.cancel_job(principal, job_id)
+        await audit.append(self.db, principal, "job.cancel", job.id)
+        return job
 
     async def retry_job(self, principal: Principal, job_id: str) -> job_pb2.Job:
         await self.rate_limits.admit(principal)
-        return await self.client.retry_job(principal, job_id)
+        job = await self.client.retry_job(principal, job_id)
+        await audit.append(self.db, principal, "job.retry", job.id)
+        return job
 
     async def review_step(
         self, principal: Principal, request: orchestrator_pb2.ReviewStepRequest
     ) -> job_pb2.Job:
         await self.rate_limits.admit(principal)
-        return await self.client.review_step(principal, request)
+        job = await self.client.review_step(principal, request)
+        decision = "approve" if request.decision == orchestrator_pb2.REVIEW_DECISION_APPROVE else "reject"
+        await audit.append(self.db, principal, "job.review", job.id, step=request.step, decision=decision)
+        return job
 
     def watch_job(
         self, principal: Principal, job_id: str, after_sequence: int = 0

@@ -46,7 +46,10 @@ async def running(settings: Settings, address: str | None = None) -> AsyncIterat
     core = Orchestrator(
         db, blobs, settings, JobNotifier(), relay.committed, publish_events=publisher is not None
     )
-    servicer = OrchestratorServicer(core, Authenticator(db, settings.secret("internal_token")))
+    auth = Authenticator(
+        db, settings.secret("internal_token"), settings.key_pepper(), settings.auth.key_cache_ttl_s
+    )
+    servicer = OrchestratorServicer(core, auth)
     server = GrpcServer(
         [SERVICE_NAME],
         lambda s: orchestrator_pb2_grpc.add_OrchestratorServiceServicer_to_server(servicer, s),

@@ -1,4 +1,4 @@
-"""Who calls: a tenant's project with a role, or a step worker (the internal service token)."""
+"""Who calls: a member of a tenant's project with a role, or a step worker (the internal service token)."""
 
 from __future__ import annotations
 
@@ -11,6 +11,9 @@ class Principal:
     project_id: str
     role: str
     key_id: str
+    member_id: str = ""
+    user_id: str = ""
+    tenant_admin: bool = False  # admin of the tenant: manages its projects, admin on each of them
 
     @property
     def is_worker(self) -> bool:

@@ -25,7 +25,7 @@ from assetcore.rpc.interceptors import (
 )
 from assetcore.steps.catalog import Catalog
 from assetcore.steps.schema import options_schema
-from services.orchestrator import library
+from services.orchestrator import audit, library
 from services.orchestrator.auth import Authenticator
 from services.orchestrator.core import Orchestrator
 from services.orchestrator.paging import MAX_PAGE, decode_token, encode_token
@@ -34,8 +34,9 @@ from services.orchestrator.principal import Principal
 SERVICE = orchestrator_pb2.DESCRIPTOR.services_by_name["OrchestratorService"]
 Context: TypeAlias = grpc.aio.ServicerContext
 
-# The requirement of every method: a role (viewer < editor < admin) or "worker" (the
-# all-tenant worker credential). A method missing here fails the server at start.
+# The requirement of every method: a role (viewer < editor < admin), "tenant_admin" (an admin
+# of the whole tenant) or "worker" (the all-tenant worker credential). A method missing here
+# fails the server at start.
 ROLES = {
     "CreateJob": "editor",
     "GetJob": "viewer",
@@ -48,6 +49,16 @@ ROLES = {
     "ListAssets": "viewer",
     "ListPipelines": "viewer",
     "WhoAmI": "viewer",
+    "CreateProject": "tenant_admin",
+    "ListProjects": "tenant_admin",
+    "AddMember": "admin",
+    "SetMemberRole": "admin",
+    "RemoveMember": "admin",
+    "ListMembers": "admin",
+    "CreateApiKey": "admin",
+    "RevokeApiKey": "admin",
+    "ListApiKeys": "admin",
+    "ListAuditLog": "admin",
     "StartStep": "worker",
     "ReportProgress": "worker",
     "CompleteStep": "worker",
@@ -163,7 +174,62 @@ class OrchestratorServicer(orchestrator_pb2_grpc.OrchestratorServiceServicer):  
             project_id=principal.project_id,
             role=principal.role,
             key_id=principal.key_id,
+            member_id=principal.member_id,
+            user_id=principal.user_id,
+            tenant_admin=principal.tenant_admin,
         )
+
+    async def CreateProject(
+        self, request: orchestrator_pb2.CreateProjectRequest, context: Context
+    ) -> orchestrator_pb2.Project:
+        return await self.core.admin.create_project(_principal(), request)
+
+    async def ListProjects(
+        self, request: orchestrator_pb2.ListProjectsRequest, context: Context
+    ) -> orchestrator_pb2.ListProjectsResponse:
+        return await self.core.admin.list_projects(_principal())
+
+    async def AddMember(
+        self, request: orchestrator_pb2.AddMemberRequest, context: Context
+    ) -> orchestrator_pb2.Member:
+        return await self.core.admin.add_member(_principal(), request)
+
+    async def SetMemberRole(
+        self, request: orchestrator_pb2.SetMemberRoleRequest, context: Context
+    ) -> orchestrator_pb2.Member:
+        return await self.core.admin.set_member_role(_principal(), request)
+
+    async def RemoveMember(
+        self, request: orchestrator_pb2.RemoveMemberRequest, context: Context
+    ) -> orchestrator_pb2.Member:
+        return await self.core.admin.remove_member(_principal(), request)
+
+    async def ListMembers(
+        self, request: orchestrator_pb2.ListMembersRequest, context: Context
+    ) -> orchestrator_pb2.ListMembersResponse:
+        return await self.core.admin.list_members(_principal(), request)
+
+    async def CreateApiKey(
+        self, request: orchestrator_pb2.CreateApiKeyRequest, context: Context
+    ) -> orchestrator_pb2.CreateApiKeyResponse:
+        return await self.core.admin.create_api_key(_principal(), request)
+
+    async def RevokeApiKey(
+        self, request: orchestrator_pb2.RevokeApiKeyRequest, context: Context
+    ) -> orchestrator_pb2.ApiKey:
+        return await self.core.admin.revoke_api_key(_principal(), request)
+
+    async def ListApiKeys(
+        self, request: orchestrator_pb2.ListApiKeysRequest, context: Context
+    ) -> orchestrator_pb2.ListApiKeysResponse:
+        return await self.core.admin.list_api_keys(_principal(), request)
+
+    async def ListAuditLog(
+        self, request: orchestrator_pb2.ListAuditLogRequest, context: Context
+    ) -> orchestrator_pb2.ListAuditLogResponse:
+        principal = _principal()
+        project_id = await self.core.admin.audit_project(principal, request.project_id)
+        return await audit.list_entries(self.core.db, principal.tenant_id, project_id, request)
 
     async def StartStep(
         self, request: orchestrator_pb2.StartStepRequest, context: Context

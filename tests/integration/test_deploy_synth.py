@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -166,6 +167,7 @@ def test_gpu_steps_on_ec2_capacity_cpu_steps_on_fargate(synth: Synth) -> None:
         secrets = {s["Name"] for s in container.get("Secrets", [])}
         assert "ASSETCORE_INTERNAL_TOKEN" in secrets
         assert ("DB_PASSWORD" in secrets) == (name == "orchestrator")  # only it reaches the job store
+        assert ("ASSETCORE_AUTH__KEY_PEPPER" in secrets) == (name == "orchestrator")  # only it checks keys
         if name in GPU_STEPS:
             assert "CapacityProviderStrategy" in service and "LaunchType" not in service
             assert container["ResourceRequirements"] == [{"Type": "GPU", "Value": "1"}]
@@ -253,7 +255,8 @@ def test_data_stack(synth: Synth) -> None:
     [db] = synth.resources("AssetCoreData", "AWS::RDS::DBInstance").values()
     assert db["Engine"] == "postgres" and db["StorageEncrypted"] is True
     assert "MasterUserPassword" in db  # resolved from the generated secret
-    assert len(synth.resources("AssetCoreData", "AWS::SecretsManager::Secret")) == 3  # db, token, url key
+    # db, token, url key, API key pepper
+    assert len(synth.resources("AssetCoreData", "AWS::SecretsManager::Secret")) == 4
 
     [bucket] = synth.resources("AssetCoreData", "AWS::S3::Bucket").values()
     assert bucket["VersioningConfiguration"] == {"Status": "Enabled"}
@@ -288,7 +291,10 @@ def test_ami_pipeline_uses_the_component_file(synth: Synth) -> None:
 
 
 def test_cfn_lint_is_clean(synth: Synth) -> None:
-    cfn_lint = shutil.which("cfn-lint")
+    # the project's pinned cfn-lint (beside this interpreter) before any other on PATH: an older one
+    # does not know newer CloudFormation properties that CDK writes
+    beside = Path(sys.executable).with_name("cfn-lint")
+    cfn_lint = str(beside) if beside.is_file() else shutil.which("cfn-lint")
     if cfn_lint is None:
         pytest.skip("cfn-lint is not installed")
     templates = sorted(str(p) for p in synth.outdir.glob("*.template.json"))

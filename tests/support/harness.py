@@ -66,7 +66,7 @@ class Harness:
     async def key_for(self, tenant: str, project: str = "default", role: str = "editor") -> str:
         db = open_database(self.settings.resolved_database_url())
         try:
-            return (await create_api_key(db, tenant, project, role))[1]
+            return (await create_api_key(db, tenant, project, role, pepper=self.settings.key_pepper()))[1]
         finally:
             await close_database(db)
 

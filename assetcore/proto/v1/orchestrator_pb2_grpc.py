@@ -92,6 +92,56 @@ class OrchestratorServiceStub:
                 request_serializer=assetcore_dot_v1_dot_orchestrator__pb2.WhoAmIRequest.SerializeToString,
                 response_deserializer=assetcore_dot_v1_dot_orchestrator__pb2.Principal.FromString,
                 _registered_method=True)
+        self.CreateProject = channel.unary_unary(
+                '/assetcore.v1.OrchestratorService/CreateProject',
+                request_serializer=assetcore_dot_v1_dot_orchestrator__pb2.CreateProjectRequest.SerializeToString,
+                response_deserializer=assetcore_dot_v1_dot_orchestrator__pb2.Project.FromString,
+                _registered_method=True)
+        self.ListProjects = channel.unary_unary(
+                '/assetcore.v1.OrchestratorService/ListProjects',
+                request_serializer=assetcore_dot_v1_dot_orchestrator__pb2.ListProjectsRequest.SerializeToString,
+                response_deserializer=assetcore_dot_v1_dot_orchestrator__pb2.ListProjectsResponse.FromString,
+                _registered_method=True)
+        self.AddMember = channel.unary_unary(
+                '/assetcore.v1.OrchestratorService/AddMember',
+                request_serializer=assetcore_dot_v1_dot_orchestrator__pb2.AddMemberRequest.SerializeToString,
+                response_deserializer=assetcore_dot_v1_dot_orchestrator__pb2.Member.FromString,
+                _registered_method=True)
+        self.SetMemberRole = channel.unary_unary(
+                '/assetcore.v1.OrchestratorService/SetMemberRole',
+                request_serializer=assetcore_dot_v1_dot_orchestrator__pb2.SetMemberRoleRequest.SerializeToString,
+                response_deserializer=assetcore_dot_v1_dot_orchestrator__pb2.Member.FromString,
+                _registered_method=True)
+        self.RemoveMember = channel.unary_unary(
+                '/assetcore.v1.OrchestratorService/RemoveMember',
+                request_serializer=assetcore_dot_v1_dot_orchestrator__pb2.RemoveMemberRequest.SerializeToString,
+                response_deserializer=assetcore_dot_v1_dot_orchestrator__pb2.Member.FromString,
+                _registered_method=True)
+        self.ListMembers = channel.unary_unary(
+                '/assetcore.v1.OrchestratorService/ListMembers',
+                request_serializer=assetcore_dot_v1_dot_orchestrator__pb2.ListMembersRequest.SerializeToString,
+                response_deserializer=assetcore_dot_v1_dot_orchestrator__pb2.ListMembersResponse.FromString,
+                _registered_method=True)
+        self.CreateApiKey = channel.unary_unary(
+                '/assetcore.v1.OrchestratorService/CreateApiKey',
+                request_serializer=assetcore_dot_v1_dot_orchestrator__pb2.CreateApiKeyRequest.SerializeToString,
+                response_deserializer=assetcore_dot_v1_dot_orchestrator__pb2.CreateApiKeyResponse.FromString,
+                _registered_method=True)
+        self.RevokeApiKey = channel.unary_unary(
+                '/assetcore.v1.OrchestratorService/RevokeApiKey',
+                request_serializer=assetcore_dot_v1_dot_orchestrator__pb2.RevokeApiKeyRequest.SerializeToString,
+                response_deserializer=assetcore_dot_v1_dot_orchestrator__pb2.ApiKey.FromString,
+                _registered_method=True)
+        self.ListApiKeys = channel.unary_unary(
+                '/assetcore.v1.OrchestratorService/ListApiKeys',
+                request_serializer=assetcore_dot_v1_dot_orchestrator__pb2.ListApiKeysRequest.SerializeToString,
+                response_deserializer=assetcore_dot_v1_dot_orchestrator__pb2.ListApiKeysResponse.FromString,
+                _registered_method=True)
+        self.ListAuditLog = channel.unary_unary(
+                '/assetcore.v1.OrchestratorService/ListAuditLog',
+                request_serializer=assetcore_dot_v1_dot_orchestrator__pb2.ListAuditLogRequest.SerializeToString,
+                response_deserializer=assetcore_dot_v1_dot_orchestrator__pb2.ListAuditLogResponse.FromString,
+                _registered_method=True)
         self.StartStep = channel.unary_unary(
                 '/assetcore.v1.OrchestratorService/StartStep',
                 request_serializer=assetcore_dot_v1_dot_orchestrator__pb2.StartStepRequest.SerializeToString,
@@ -194,6 +244,71 @@ class OrchestratorServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def CreateProject(self, request, context):
+        """Administration. A project's admin manages its members and keys; a tenant's admin also
+        creates and lists projects, and may name any project of the tenant (project_id; empty: the
+        caller's). Another tenant's or an unknown project, member or key reads as NOT_FOUND.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListProjects(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def AddMember(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def SetMemberRole(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RemoveMember(self, request, context):
+        """revokes the member's keys
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListMembers(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def CreateApiKey(self, request, context):
+        """the key's only showing
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RevokeApiKey(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListApiKeys(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListAuditLog(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def StartStep(self, request, context):
         """Worker calls.
         """
@@ -289,6 +404,56 @@ def add_OrchestratorServiceServicer_to_server(servicer, server):
                     servicer.WhoAmI,
                     request_deserializer=assetcore_dot_v1_dot_orchestrator__pb2.WhoAmIRequest.FromString,
                     response_serializer=assetcore_dot_v1_dot_orchestrator__pb2.Principal.SerializeToString,
+            ),
+            'CreateProject': grpc.unary_unary_rpc_method_handler(
+                    servicer.CreateProject,
+                    request_deserializer=assetcore_dot_v1_dot_orchestrator__pb2.CreateProjectRequest.FromString,
+                    response_serializer=assetcore_dot_v1_dot_orchestrator__pb2.Project.SerializeToString,
+            ),
+            'ListProjects': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListProjects,
+                    request_deserializer=assetcore_dot_v1_dot_orchestrator__pb2.ListProjectsRequest.FromString,
+                    response_serializer=assetcore_dot_v1_dot_orchestrator__pb2.ListProjectsResponse.SerializeToString,
+            ),
+            'AddMember': grpc.unary_unary_rpc_method_handler(
+                    servicer.AddMember,
+                    request_deserializer=assetcore_dot_v1_dot_orchestrator__pb2.AddMemberRequest.FromString,
+                    response_serializer=assetcore_dot_v1_dot_orchestrator__pb2.Member.SerializeToString,
+            ),
+            'SetMemberRole': grpc.unary_unary_rpc_method_handler(
+                    servicer.SetMemberRole,
+                    request_deserializer=assetcore_dot_v1_dot_orchestrator__pb2.SetMemberRoleRequest.FromString,
+                    response_serializer=assetcore_dot_v1_dot_orchestrator__pb2.Member.SerializeToString,
+            ),
+            'RemoveMember': grpc.unary_unary_rpc_method_handler(
+                    servicer.RemoveMember,
+                    request_deserializer=assetcore_dot_v1_dot_orchestrator__pb2.RemoveMemberRequest.FromString,
+                    response_serializer=assetcore_dot_v1_dot_orchestrator__pb2.Member.SerializeToString,
+            ),
+            'ListMembers': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListMembers,
+                    request_deserializer=assetcore_dot_v1_dot_orchestrator__pb2.ListMembersRequest.FromString,
+                    response_serializer=assetcore_dot_v1_dot_orchestrator__pb2.ListMembersResponse.SerializeToString,
+            ),
+            'CreateApiKey': grpc.unary_unary_rpc_method_handler(
+                    servicer.CreateApiKey,
+                    request_deserializer=assetcore_dot_v1_dot_orchestrator__pb2.CreateApiKeyRequest.FromString,
+                    response_serializer=assetcore_dot_v1_dot_orchestrator__pb2.CreateApiKeyResponse.SerializeToString,
+            ),
+            'RevokeApiKey': grpc.unary_unary_rpc_method_handler(
+                    servicer.RevokeApiKey,
+                    request_deserializer=assetcore_dot_v1_dot_orchestrator__pb2.RevokeApiKeyRequest.FromString,
+                    response_serializer=assetcore_dot_v1_dot_orchestrator__pb2.ApiKey.SerializeToString,
+            ),
+            'ListApiKeys': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListApiKeys,
+                    request_deserializer=assetcore_dot_v1_dot_orchestrator__pb2.ListApiKeysRequest.FromString,
+                    response_serializer=assetcore_dot_v1_dot_orchestrator__pb2.ListApiKeysResponse.SerializeToString,
+            ),
+            'ListAuditLog': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListAuditLog,
+                    request_deserializer=assetcore_dot_v1_dot_orchestrator__pb2.ListAuditLogRequest.FromString,
+                    response_serializer=assetcore_dot_v1_dot_orchestrator__pb2.ListAuditLogResponse.SerializeToString,
             ),
             'StartStep': grpc.unary_unary_rpc_method_handler(
                     servicer.StartStep,
@@ -618,6 +783,276 @@ class OrchestratorService:
             '/assetcore.v1.OrchestratorService/WhoAmI',
             assetcore_dot_v1_dot_orchestrator__pb2.WhoAmIRequest.SerializeToString,
             assetcore_dot_v1_dot_orchestrator__pb2.Principal.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CreateProject(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/assetcore.v1.OrchestratorService/CreateProject',
+            assetcore_dot_v1_dot_orchestrator__pb2.CreateProjectRequest.SerializeToString,
+            assetcore_dot_v1_dot_orchestrator__pb2.Project.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListProjects(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/assetcore.v1.OrchestratorService/ListProjects',
+            assetcore_dot_v1_dot_orchestrator__pb2.ListProjectsRequest.SerializeToString,
+            assetcore_dot_v1_dot_orchestrator__pb2.ListProjectsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def AddMember(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/assetcore.v1.OrchestratorService/AddMember',
+            assetcore_dot_v1_dot_orchestrator__pb2.AddMemberRequest.SerializeToString,
+            assetcore_dot_v1_dot_orchestrator__pb2.Member.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SetMemberRole(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/assetcore.v1.OrchestratorService/SetMemberRole',
+            assetcore_dot_v1_dot_orchestrator__pb2.SetMemberRoleRequest.SerializeToString,
+            assetcore_dot_v1_dot_orchestrator__pb2.Member.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RemoveMember(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/assetcore.v1.OrchestratorService/RemoveMember',
+            assetcore_dot_v1_dot_orchestrator__pb2.RemoveMemberRequest.SerializeToString,
+            assetcore_dot_v1_dot_orchestrator__pb2.Member.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListMembers(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/assetcore.v1.OrchestratorService/ListMembers',
+            assetcore_dot_v1_dot_orchestrator__pb2.ListMembersRequest.SerializeToString,
+            assetcore_dot_v1_dot_orchestrator__pb2.ListMembersResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CreateApiKey(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/assetcore.v1.OrchestratorService/CreateApiKey',
+            assetcore_dot_v1_dot_orchestrator__pb2.CreateApiKeyRequest.SerializeToString,
+            assetcore_dot_v1_dot_orchestrator__pb2.CreateApiKeyResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RevokeApiKey(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/assetcore.v1.OrchestratorService/RevokeApiKey',
+            assetcore_dot_v1_dot_orchestrator__pb2.RevokeApiKeyRequest.SerializeToString,
+            assetcore_dot_v1_dot_orchestrator__pb2.ApiKey.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListApiKeys(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/assetcore.v1.OrchestratorService/ListApiKeys',
+            assetcore_dot_v1_dot_orchestrator__pb2.ListApiKeysRequest.SerializeToString,
+            assetcore_dot_v1_dot_orchestrator__pb2.ListApiKeysResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListAuditLog(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/assetcore.v1.OrchestratorService/ListAuditLog',
+            assetcore_dot_v1_dot_orchestrator__pb2.ListAuditLogRequest.SerializeToString,
+            assetcore_dot_v1_dot_orchestrator__pb2.ListAuditLogResponse.FromString,
             options,
             channel_credentials,
             insecure,
