@@ -13,6 +13,7 @@ min(W, D) for half-widths W, D. A square turns into a circle (limbs, the head), 
 rectangle keeps its flat faces and gets a round rim (a shield stays a disc, not a lens), a
 foot keeps its forward length, and every rectangle still touches its four sides, so the front
 and side silhouettes are unchanged. Box-like props round only their edges (BOX_ROUNDING).
+Parts lying along z (a quadruped's body) are then rounded across as well (`lengthwise`).
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from skimage import measure
 from assetcore.geometry import meshops
 from assetcore.geometry.camera import Camera
 from assetcore.multiview import Multiview
+from services.image3d.lengthwise import lengthwise_cut
 from services.image3d.volume import ViewMesh
 
 FloatArray = npt.NDArray[np.float64]
@@ -82,6 +84,9 @@ def visual_hull(views: Multiview, resolution: int, *, box_like: bool = False) ->
     rounding = _rounding_field(mattes, axes, extent, tile, BOX_ROUNDING if box_like else 1.0)
     if rounding is not None:
         field = np.minimum(field, rounding)
+    if not box_like:
+        stadium, weight = lengthwise_cut(field > 0)
+        field = field - weight * np.maximum(field - stadium * voxel, 0.0)
     # A grid point on (or within float32 noise of) the level puts marching cubes' vertices of
     # neighbouring cells on one position, which welds into non-manifold edges: push such points
     # outside. A border outside everything keeps the surface closed where the box clipped.

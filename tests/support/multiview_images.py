@@ -109,3 +109,20 @@ def plain(rgb: tuple[int, int, int]) -> Paint:
 def front_and_back(front: tuple[int, int, int], back: tuple[int, int, int]) -> Paint:
     """One colour where z >= 0, another behind."""
     return lambda p: np.where(p[:, 2:3] >= 0, np.array(front, np.uint8), np.array(back, np.uint8))
+
+
+def quadruped() -> Solid:
+    """A round body lying along z (a cylinder of radius 0.25 around y = 0.1) on four box legs
+    flush with its sides, a box neck and head rising at its front: from the front and the side the
+    legs and the head hide that the body is round, so its visual hull's cross-sections are
+    squares. The soles are at y = -0.6."""
+
+    def inside(p: npt.NDArray[np.float64]) -> npt.NDArray[np.bool_]:
+        x, y, z = p[..., 0], p[..., 1], p[..., 2]
+        body = (x**2 + (y - 0.1) ** 2 <= 0.25**2) & (np.abs(z) <= 0.55)
+        legs = (np.abs(x) >= 0.12) & (np.abs(x) <= 0.25) & (np.abs(np.abs(z) - 0.4) <= 0.08)
+        legs &= (y >= -0.6) & (y <= 0.1)
+        head = (np.abs(x) <= 0.25) & (y >= 0.1) & (y <= 0.6) & (z >= 0.45) & (z <= 0.75)
+        return np.asarray(body | legs | head)
+
+    return inside
