@@ -33,6 +33,7 @@ from gateway.types import (
     Asset,
     AssetConnection,
     CreateAssetJobPayload,
+    DeleteAssetPayload,
     Job,
     JobConnection,
     JobEvent,
@@ -64,6 +65,8 @@ ARGUMENTS: dict[str, dict[str, str]] = {
     "removeMember": {"member_id": "memberId"},
     "createApiKey": {"member_id": "memberId", "expires_at": "expiresAt"},
     "revokeApiKey": {"key_id": "id"},
+    "deleteAsset": {"asset_id": "id"},
+    "deleteAssetVersion": {"asset_id": "assetId"},
 }
 
 
@@ -190,6 +193,30 @@ class Mutation(AdminMutation):
     async def retry_job(self, info: Info, id: strawberry.ID) -> Job:
         ctx = context_of(info)
         return Job.from_proto(await ctx.api.retry_job(ctx.api_key(), require_id("job", id, "id")))
+
+    @documented(
+        strawberry.mutation,
+        "Delete an asset: every version, its files and its library entries (editors and admins).",
+    )
+    async def delete_asset(self, info: Info, id: strawberry.ID) -> DeleteAssetPayload:
+        ctx = context_of(info)
+        deleted = await ctx.api.delete_asset(ctx.api_key(), require_id("ast", id, "id"))
+        return DeleteAssetPayload.from_proto(deleted)
+
+    @documented(
+        strawberry.mutation,
+        "Delete one version of an asset and its files; deleting the last version deletes the asset.",
+    )
+    async def delete_asset_version(
+        self, info: Info, asset_id: strawberry.ID, version: int
+    ) -> DeleteAssetPayload:
+        ctx = context_of(info)
+        if version < 1:
+            raise InvalidArgument("must be 1 or more", field="version")
+        deleted = await ctx.api.delete_asset_version(
+            ctx.api_key(), require_id("ast", asset_id, "assetId"), version
+        )
+        return DeleteAssetPayload.from_proto(deleted)
 
     @documented(
         strawberry.mutation,

@@ -378,6 +378,27 @@ class CreateAssetJobPayload:
     created: bool
 
 
+@strawberry.type(description="What a deletion removed. Deleting again reads as NOT_FOUND.")
+class DeleteAssetPayload:
+    asset_id: strawberry.ID
+    versions: list[int] = strawberry.field(description="The versions deleted.")
+    asset_deleted: bool = strawberry.field(
+        description="The whole asset is gone (deleting its last version deletes it too)."
+    )
+    blobs_deleted: int = strawberry.field(
+        description="Files removed; a blob another job of the tenant still uses stays."
+    )
+
+    @classmethod
+    def from_proto(cls, msg: orchestrator_pb2.DeleteAssetResponse) -> DeleteAssetPayload:
+        return cls(
+            asset_id=strawberry.ID(msg.asset_id),
+            versions=list(msg.versions),
+            asset_deleted=msg.asset_deleted,
+            blobs_deleted=msg.blobs_deleted,
+        )
+
+
 # --- subscription events -------------------------------------------------------------------
 
 

@@ -72,6 +72,9 @@ class BlobStore(Protocol):
 
     async def copy(self, src: str, dst: str) -> None: ...
 
+    async def delete(self, key: str) -> None:
+        """Remove the blob; a missing key is not an error (deleting is idempotent)."""
+
     async def close(self) -> None: ...
 
 

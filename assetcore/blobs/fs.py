@@ -85,5 +85,8 @@ class FileBlobStore:
     async def copy(self, src: str, dst: str) -> None:
         await asyncio.to_thread(self._copy, src, dst)
 
+    async def delete(self, key: str) -> None:
+        self.path_for(key).unlink(missing_ok=True)
+
     async def close(self) -> None:
         return None

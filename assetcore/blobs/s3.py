@@ -95,6 +95,11 @@ class S3BlobStore:
                 Bucket=self.bucket, Key=target, CopySource={"Bucket": self.bucket, "Key": source}
             )
 
+    async def delete(self, key: str) -> None:
+        client = await self._client.get()
+        with _translated("DeleteObject", key):  # S3 answers success for a missing key too
+            await client.delete_object(Bucket=self.bucket, Key=object_key(self.prefix, key))
+
     async def close(self) -> None:
         await self._client.close()
 

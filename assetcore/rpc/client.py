@@ -99,6 +99,16 @@ class OrchestratorApi:
     ) -> orchestrator_pb2.ListAssetsResponse:
         return await _call(self._stub.ListAssets(request, **_options("ListAssets", key)))
 
+    async def delete_asset(self, key: str, asset_id: str) -> orchestrator_pb2.DeleteAssetResponse:
+        request = orchestrator_pb2.DeleteAssetRequest(asset_id=asset_id)
+        return await _call(self._stub.DeleteAsset(request, **_options("DeleteAsset", key)))
+
+    async def delete_asset_version(
+        self, key: str, asset_id: str, version: int
+    ) -> orchestrator_pb2.DeleteAssetResponse:
+        request = orchestrator_pb2.DeleteAssetVersionRequest(asset_id=asset_id, version=version)
+        return await _call(self._stub.DeleteAssetVersion(request, **_options("DeleteAssetVersion", key)))
+
     async def list_pipelines(self, key: str) -> orchestrator_pb2.ListPipelinesResponse:
         request = orchestrator_pb2.ListPipelinesRequest()
         return await _call(self._stub.ListPipelines(request, **_options("ListPipelines", key)))

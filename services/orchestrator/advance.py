@@ -18,6 +18,7 @@ from services.orchestrator.rows import ArtifactRow, StepRow
 from services.orchestrator.states import CANCELLED, FAILED, QUEUED, STEP_DONE, SUCCEEDED
 
 FileSuffix = Callable[[str], str | None]
+ASSET_DELETED = "ASSET_DELETED"
 
 
 class Advance:
@@ -54,7 +55,17 @@ class Advance:
         art_rows: Sequence[ArtifactRow],
         pipeline: Pipeline,
     ) -> None:
-        """Record the job's asset version (its files copied beforehand) and finish the job."""
+        """Record the job's asset version (its files copied beforehand) and finish the job.
+
+        A job for a new version of an asset deleted meanwhile fails: a deletion is never undone.
+        """
+        if job_input.asset_id and not library.asset_exists(tx.conn, job_input.asset_id):
+            message = f"asset {job_input.asset_id} was deleted while the job ran; nothing was published"
+            tx.set_job(FAILED, finished_at=tx.now, error_code=ASSET_DELETED, error_message=message)
+            error = job_pb2.Error(code=ASSET_DELETED, message=message)
+            tx.emit(failed=events_pb2.JobFailed(error=error))
+            tx.emit(finished=events_pb2.JobFinished(state=job_pb2.JOB_STATE_FAILED, cost_usd=tx.job.cost_usd))
+            return
         plan = library.plan_version(tx.job, job_input, step_rows, art_rows, pipeline, self._file_suffix)
         version = tx.prepared.get(plan.digest)
         if version is None:

@@ -24,7 +24,7 @@ from assetcore.db.database import Database
 from assetcore.events.notifier import JobNotifier
 from assetcore.proto.v1 import events_pb2, job_pb2, orchestrator_pb2
 from assetcore.steps.catalog import catalog_for
-from services.orchestrator import audit, eta
+from services.orchestrator import audit, deletion, eta
 from services.orchestrator.admin import Admin
 from services.orchestrator.advance import Advance
 from services.orchestrator.client_api import ClientApi
@@ -116,6 +116,13 @@ class Orchestrator:
         decision = "approve" if request.decision == orchestrator_pb2.REVIEW_DECISION_APPROVE else "reject"
         await audit.append(self.db, principal, "job.review", job.id, step=request.step, decision=decision)
         return job
+
+    async def delete_asset(
+        self, principal: Principal, asset_id: str, version: int | None = None
+    ) -> orchestrator_pb2.DeleteAssetResponse:
+        """A version (or the whole asset, version None), its files and its library entries."""
+        await self.rate_limits.admit(principal)
+        return await deletion.delete_asset(self.db, self.blobs, principal, asset_id, version)
 
     def watch_job(
         self, principal: Principal, job_id: str, after_sequence: int = 0

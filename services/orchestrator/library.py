@@ -217,6 +217,10 @@ def _claim(conn: Connection, plan: Plan, now: float) -> int:
     return version
 
 
+def asset_exists(conn: Connection, asset_id: str) -> bool:
+    return conn.execute(LATEST_VERSION, {"asset_id": asset_id}).first() is not None
+
+
 def record_version(
     conn: Connection, job: JobRow, job_input: job_pb2.JobInput, plan: Plan, version: int, now: float
 ) -> list[job_pb2.Artifact]:

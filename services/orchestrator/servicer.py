@@ -47,6 +47,8 @@ ROLES = {
     "WatchJob": "viewer",
     "GetAsset": "viewer",
     "ListAssets": "viewer",
+    "DeleteAsset": "editor",
+    "DeleteAssetVersion": "editor",
     "ListPipelines": "viewer",
     "WhoAmI": "viewer",
     "CreateProject": "tenant_admin",
@@ -149,6 +151,18 @@ class OrchestratorServicer(orchestrator_pb2_grpc.OrchestratorServiceServicer):  
         return orchestrator_pb2.ListAssetsResponse(
             assets=found, next_page_token=encode_token(found[-1].id) if more else ""
         )
+
+    async def DeleteAsset(
+        self, request: orchestrator_pb2.DeleteAssetRequest, context: Context
+    ) -> orchestrator_pb2.DeleteAssetResponse:
+        return await self.core.delete_asset(_principal(), request.asset_id)
+
+    async def DeleteAssetVersion(
+        self, request: orchestrator_pb2.DeleteAssetVersionRequest, context: Context
+    ) -> orchestrator_pb2.DeleteAssetResponse:
+        if request.version < 1:
+            raise InvalidArgument("must be 1 or more", field="version")
+        return await self.core.delete_asset(_principal(), request.asset_id, request.version)
 
     async def ListPipelines(
         self, request: orchestrator_pb2.ListPipelinesRequest, context: Context

@@ -231,6 +231,10 @@ async def test_s3_put_get_exists_copy(store: S3BlobStore, aws: AwsSettings, buck
     blob = await put_content(store, "acme", b"glb bytes", "model/gltf-binary")
     assert blob.key.endswith(".glb") and await store.get(blob.key) == b"glb bytes"
 
+    await store.delete("t/acme/a.png")
+    await store.delete("t/acme/a.png")  # idempotent
+    assert not await store.exists("t/acme/a.png") and await store.exists("t/acme/library/v1/a.png")
+
 
 async def test_s3_missing_keys_and_bad_keys(store: S3BlobStore) -> None:
     with pytest.raises(BlobNotFound):

@@ -130,6 +130,32 @@ class GetAssetRequest(_message.Message):
     asset_id: str
     def __init__(self, asset_id: _Optional[str] = ...) -> None: ...
 
+class DeleteAssetRequest(_message.Message):
+    __slots__ = ("asset_id",)
+    ASSET_ID_FIELD_NUMBER: _ClassVar[int]
+    asset_id: str
+    def __init__(self, asset_id: _Optional[str] = ...) -> None: ...
+
+class DeleteAssetVersionRequest(_message.Message):
+    __slots__ = ("asset_id", "version")
+    ASSET_ID_FIELD_NUMBER: _ClassVar[int]
+    VERSION_FIELD_NUMBER: _ClassVar[int]
+    asset_id: str
+    version: int
+    def __init__(self, asset_id: _Optional[str] = ..., version: _Optional[int] = ...) -> None: ...
+
+class DeleteAssetResponse(_message.Message):
+    __slots__ = ("asset_id", "versions", "asset_deleted", "blobs_deleted")
+    ASSET_ID_FIELD_NUMBER: _ClassVar[int]
+    VERSIONS_FIELD_NUMBER: _ClassVar[int]
+    ASSET_DELETED_FIELD_NUMBER: _ClassVar[int]
+    BLOBS_DELETED_FIELD_NUMBER: _ClassVar[int]
+    asset_id: str
+    versions: _containers.RepeatedScalarFieldContainer[int]
+    asset_deleted: bool
+    blobs_deleted: int
+    def __init__(self, asset_id: _Optional[str] = ..., versions: _Optional[_Iterable[int]] = ..., asset_deleted: _Optional[bool] = ..., blobs_deleted: _Optional[int] = ...) -> None: ...
+
 class ListAssetsRequest(_message.Message):
     __slots__ = ("query", "tags", "page_size", "page_token")
     QUERY_FIELD_NUMBER: _ClassVar[int]

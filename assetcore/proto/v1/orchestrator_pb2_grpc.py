@@ -92,6 +92,16 @@ class OrchestratorServiceStub:
                 request_serializer=assetcore_dot_v1_dot_orchestrator__pb2.WhoAmIRequest.SerializeToString,
                 response_deserializer=assetcore_dot_v1_dot_orchestrator__pb2.Principal.FromString,
                 _registered_method=True)
+        self.DeleteAsset = channel.unary_unary(
+                '/assetcore.v1.OrchestratorService/DeleteAsset',
+                request_serializer=assetcore_dot_v1_dot_orchestrator__pb2.DeleteAssetRequest.SerializeToString,
+                response_deserializer=assetcore_dot_v1_dot_orchestrator__pb2.DeleteAssetResponse.FromString,
+                _registered_method=True)
+        self.DeleteAssetVersion = channel.unary_unary(
+                '/assetcore.v1.OrchestratorService/DeleteAssetVersion',
+                request_serializer=assetcore_dot_v1_dot_orchestrator__pb2.DeleteAssetVersionRequest.SerializeToString,
+                response_deserializer=assetcore_dot_v1_dot_orchestrator__pb2.DeleteAssetResponse.FromString,
+                _registered_method=True)
         self.CreateProject = channel.unary_unary(
                 '/assetcore.v1.OrchestratorService/CreateProject',
                 request_serializer=assetcore_dot_v1_dot_orchestrator__pb2.CreateProjectRequest.SerializeToString,
@@ -239,6 +249,21 @@ class OrchestratorServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def WhoAmI(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DeleteAsset(self, request, context):
+        """Deletion (editors and admins): the version's or asset's library entries and files, and the
+        producing jobs' blobs no other job of the tenant references. An unknown or already deleted
+        asset or version reads as NOT_FOUND. The audit log keeps asset.delete / asset_version.delete.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DeleteAssetVersion(self, request, context):
         """Missing associated documentation comment in .proto file."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -404,6 +429,16 @@ def add_OrchestratorServiceServicer_to_server(servicer, server):
                     servicer.WhoAmI,
                     request_deserializer=assetcore_dot_v1_dot_orchestrator__pb2.WhoAmIRequest.FromString,
                     response_serializer=assetcore_dot_v1_dot_orchestrator__pb2.Principal.SerializeToString,
+            ),
+            'DeleteAsset': grpc.unary_unary_rpc_method_handler(
+                    servicer.DeleteAsset,
+                    request_deserializer=assetcore_dot_v1_dot_orchestrator__pb2.DeleteAssetRequest.FromString,
+                    response_serializer=assetcore_dot_v1_dot_orchestrator__pb2.DeleteAssetResponse.SerializeToString,
+            ),
+            'DeleteAssetVersion': grpc.unary_unary_rpc_method_handler(
+                    servicer.DeleteAssetVersion,
+                    request_deserializer=assetcore_dot_v1_dot_orchestrator__pb2.DeleteAssetVersionRequest.FromString,
+                    response_serializer=assetcore_dot_v1_dot_orchestrator__pb2.DeleteAssetResponse.SerializeToString,
             ),
             'CreateProject': grpc.unary_unary_rpc_method_handler(
                     servicer.CreateProject,
@@ -783,6 +818,60 @@ class OrchestratorService:
             '/assetcore.v1.OrchestratorService/WhoAmI',
             assetcore_dot_v1_dot_orchestrator__pb2.WhoAmIRequest.SerializeToString,
             assetcore_dot_v1_dot_orchestrator__pb2.Principal.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DeleteAsset(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/assetcore.v1.OrchestratorService/DeleteAsset',
+            assetcore_dot_v1_dot_orchestrator__pb2.DeleteAssetRequest.SerializeToString,
+            assetcore_dot_v1_dot_orchestrator__pb2.DeleteAssetResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DeleteAssetVersion(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/assetcore.v1.OrchestratorService/DeleteAssetVersion',
+            assetcore_dot_v1_dot_orchestrator__pb2.DeleteAssetVersionRequest.SerializeToString,
+            assetcore_dot_v1_dot_orchestrator__pb2.DeleteAssetResponse.FromString,
             options,
             channel_credentials,
             insecure,
