@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
@@ -13,6 +13,8 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 from assetcore.config import Settings
+from assetcore.db.database import Database, close_database, open_database
+from assetcore.db.migrate import upgrade
 from assetcore.steps.catalog import load_catalog
 from tests.support.postgres import PostgresUnavailable, create_database, postgres_server
 
@@ -45,6 +47,17 @@ async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
         return f"sqlite:///{tmp_path / 'assetcore.db'}"
     server = request.getfixturevalue("postgres_server_url")
     return await create_database(server, f"t_{uuid.uuid4().hex[:16]}")
+
+
+@pytest.fixture
+async def migrated_db(database_url: str) -> AsyncIterator[Database]:
+    """The job store at `database_url`, migrated to the latest schema and open."""
+    await upgrade(database_url)
+    database = open_database(database_url)
+    try:
+        yield database
+    finally:
+        await close_database(database)
 
 
 PROBE = "assetcore.steps.probe"

@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import time
-from collections.abc import AsyncIterator
 
 import pytest
 from google.protobuf.timestamp_pb2 import Timestamp
@@ -28,13 +27,8 @@ TTL_S = 0.3
 
 
 @pytest.fixture
-async def db(database_url: str) -> AsyncIterator[Database]:
-    await upgrade(database_url)
-    database = open_database(database_url)
-    try:
-        yield database
-    finally:
-        await close_database(database)
+async def db(migrated_db: Database) -> Database:
+    return migrated_db
 
 
 def replica(db: Database) -> Authenticator:

@@ -5,15 +5,13 @@ GraphQL."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 from sqlalchemy import select
 
 from assetcore.config import RateLimits
-from assetcore.db.database import Database, close_database, open_database
-from assetcore.db.migrate import upgrade
+from assetcore.db.database import Database
 from assetcore.db.schema import rate_buckets
 from assetcore.errors import RateLimited
 from assetcore.ids import new_id
@@ -31,13 +29,8 @@ def editor(tenant: str, key: str) -> Principal:
 
 
 @pytest.fixture
-async def db(database_url: str) -> AsyncIterator[Database]:
-    await upgrade(database_url)
-    database = open_database(database_url)
-    try:
-        yield database
-    finally:
-        await close_database(database)
+async def db(migrated_db: Database) -> Database:
+    return migrated_db
 
 
 async def admitted(limiter: RateLimiter, principal: Principal, calls: int) -> int:

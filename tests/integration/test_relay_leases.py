@@ -13,8 +13,7 @@ from collections import Counter
 import pytest
 from sqlalchemy import insert, select, update
 
-from assetcore.db.database import Database, close_database, open_database
-from assetcore.db.migrate import upgrade
+from assetcore.db.database import Database
 from assetcore.db.schema import outbox
 from assetcore.events.relay import OutboxRelay
 from assetcore.proto.v1 import step_pb2
@@ -43,13 +42,8 @@ class FakeQueue:
 
 
 @pytest.fixture
-async def db(database_url: str):  # type: ignore[no-untyped-def]
-    await upgrade(database_url)
-    database = open_database(database_url)
-    try:
-        yield database
-    finally:
-        await close_database(database)
+async def db(migrated_db: Database) -> Database:
+    return migrated_db
 
 
 async def add_rows(db: Database, count: int) -> list[str]:
