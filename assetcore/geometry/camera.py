@@ -38,13 +38,17 @@ class Camera:
         right /= np.linalg.norm(right)
         return right, np.cross(self.direction, right)
 
+    def view_coordinates(self, positions: FloatArray) -> tuple[FloatArray, FloatArray, FloatArray]:
+        """(right, up, depth towards the camera) of each position, in the frame's units."""
+        right, up = self.axes()
+        return positions @ right, positions @ up, positions @ self.direction
+
     def image_plane(self, positions: FloatArray) -> tuple[FloatArray, FloatArray, FloatArray]:
         """(right, up, depth towards the camera) of each position about the positions' bounding-box
         centre; right/up are unscaled (an unknown framing is fitted to the image afterwards)."""
-        right, up = self.axes()
         centre = (positions.min(axis=0) + positions.max(axis=0)) / 2.0
         relative = positions - centre
-        x, y, depth = relative @ right, relative @ up, relative @ self.direction
+        x, y, depth = self.view_coordinates(relative)
         if self.fov_deg is None:
             return x, y, depth
         radius = max(float(np.linalg.norm(relative, axis=1).max()), 1e-12)
@@ -57,8 +61,7 @@ class Camera:
         """(row, column, depth) in a `tile`-pixel square image of a known orthographic framing: the
         square [-extent, extent]^2 of the image plane through the frame's origin. Pixel centres
         sit at +0.5; rows grow downwards."""
-        right, up = self.axes()
-        x, y, depth = positions @ right, positions @ up, positions @ self.direction
+        x, y, depth = self.view_coordinates(positions)
         column = (x / extent + 1.0) * 0.5 * tile
         row = (1.0 - y / extent) * 0.5 * tile
         return row, column, depth
@@ -69,8 +72,7 @@ class Camera:
         """(row, column, depth) in a `tile`-pixel square perspective image of a known framing: the
         camera `distance` from the frame's origin, looking at it (the origin at the tile's
         centre), the tile spanning the field of view. Pixel centres sit at +0.5; rows grow down."""
-        right, up = self.axes()
-        x, y, depth = positions @ right, positions @ up, positions @ self.direction
+        x, y, depth = self.view_coordinates(positions)
         scale = self.focal_px(tile) / (distance - depth)
         return tile / 2.0 - y * scale, tile / 2.0 + x * scale, depth
 

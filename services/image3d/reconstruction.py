@@ -90,8 +90,7 @@ def concept_camera(image: ConceptImage, views: Multiview) -> Camera:
 
 def into_concept_frame(positions: npt.NDArray[np.float64], camera: Camera) -> npt.NDArray[np.float64]:
     """Positions in the views' frame to the frame of `camera` (+X its image right, +Z towards it)."""
-    right, up = camera.axes()
-    return np.asarray(positions @ np.stack([right, up, camera.direction]).T)
+    return np.column_stack(camera.view_coordinates(positions))
 
 
 def to_model_space(

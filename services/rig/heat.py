@@ -96,8 +96,8 @@ def heat_weights(surface: WeldedSurface, skeleton: Skeleton, grid: VoxelGrid) ->
     dense[:, joints] = solved
     unweighted = dense.sum(axis=1) < MIN_WEIGHT
     if unweighted.any():  # parts no bone of their segment can see: its nearest bone takes them
-        own = segments.bone_segment[None, :] == labels[unweighted, None]
-        fallback = np.argmin(np.where(own, distance[unweighted], np.inf), axis=1)
+        in_segment = segments.bone_segment[None, :] == labels[unweighted, None]
+        fallback = np.argmin(np.where(in_segment, distance[unweighted], np.inf), axis=1)
         dense[np.flatnonzero(unweighted), np.array(joints)[fallback]] = 1.0
     return dense
 
